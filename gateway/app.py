@@ -1,0 +1,150 @@
+"""The application factory: FastAPI + a lifespan that owns ONE pooled httpx client.
+
+`create_app(settings, transport=...)` is the only way the gateway is built, by the CLI and
+by tests alike; tests inject an `httpx.MockTransport` or the sandbox through `transport`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+import httpx
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from gateway import __version__
+from gateway.config import Settings, load_settings
+from gateway.endpoint import GraphQLEndpoint
+from gateway.graphql_http import DocumentCache
+from gateway.medusa import MedusaClient
+from gateway.sandbox_wiring import SandboxBackend, start_sandbox
+from schema.profiles import BackendProfile, custom_profile, profile_named
+from schema.schema import build_schema
+from schema.verify import ProjectionMonitor
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("gateway")
+
+#: Below Node's default keep-alive timeout (5 s), so we never reuse a socket Medusa is closing
+#: (a request sent on it would fail after leaving: an unknown outcome for a non-idempotent call).
+_KEEPALIVE_EXPIRY: Final = 4.0
+_TEST_BASE_URL: Final = "http://medusa.invalid"
+
+
+def backend_profile(settings: Settings) -> BackendProfile:
+    """The profile the projection compiler plans against."""
+    if settings.backend_profile == "custom":
+        return custom_profile(settings.backend_allowed_fields)
+    return profile_named(settings.backend_profile)
+
+
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the gateway; with no backend URL and no transport, wire the embedded sandbox."""
+    settings = settings if settings is not None else load_settings()
+    profile = backend_profile(settings)
+    schema = build_schema()
+    cache = DocumentCache(
+        schema._schema,
+        size=settings.document_cache_size,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+    )
+    monitor = ProjectionMonitor()
+    graphiql = get_graphql_ide_html("graphiql") if settings.graphiql else None
+    sandbox: SandboxBackend | None = None
+    if transport is None and settings.uses_sandbox:
+        sandbox = start_sandbox(profile)
+        transport = sandbox.transport
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        default_key = (
+            settings.publishable_key.get_secret_value() if settings.publishable_key else None
+        )
+        if sandbox is not None:
+            default_key = default_key or sandbox.publishable_key
+            sandbox.announce(settings)
+        async with _http_client(settings, transport) as http:
+            app.state.medusa = MedusaClient(http, default_key=default_key)
+            app.state.monitor = monitor
+            yield
+
+    app = FastAPI(
+        title="medusa-graphql-gateway",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    endpoint = GraphQLEndpoint(settings, cache, profile, monitor, graphiql)
+    app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
+    app.add_route("/healthz", _healthz, methods=["GET"])
+    app.add_route("/readyz", _readyz, methods=["GET"])
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=[
+                "content-type",
+                "authorization",
+                "x-publishable-api-key",
+                "x-medusa-locale",
+                "x-request-id",
+                "apollographql-client-name",
+                "apollographql-client-version",
+            ],
+            allow_credentials="*" not in settings.cors_origins,
+            max_age=600,
+        )
+    return app
+
+
+def _http_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.request_timeout,
+        write=settings.request_timeout,
+        pool=settings.pool_timeout,
+    )
+    if transport is None:
+        transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+                keepalive_expiry=_KEEPALIVE_EXPIRY,
+            ),
+            retries=0,  # never: the payment-session call is not idempotent
+        )
+    return httpx.AsyncClient(
+        base_url=settings.medusa_base_url or _TEST_BASE_URL,
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+async def _healthz(_: Request) -> Response:
+    """Liveness: the process answers. Never touches the backend."""
+    return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> Response:
+    """Readiness: the backend answers its health check."""
+    medusa: MedusaClient = request.app.state.medusa
+    if await medusa.health():
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "backend unavailable"}, status_code=503)

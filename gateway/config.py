@@ -1,0 +1,151 @@
+"""Typed settings from the environment (prefix `GATEWAY_`), validated once at start-up.
+
+Nothing reads settings at import time: `load_settings()` is called by the CLI or by
+`create_app()`, so tests build `Settings(...)` directly and never touch `os.environ`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["BackendProfileName", "Settings", "SettingsError", "load_settings"]
+
+BackendProfileName = Literal["medusa-2.21", "open", "custom"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway; each is `GATEWAY_<NAME>` in the environment or `--<name>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_",
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    medusa_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Base URL of the Medusa backend. Unset: the embedded sandbox backend.",
+    )
+    publishable_key: SecretStr | None = Field(
+        default=None,
+        description="Publishable API key used when a client sends no x-publishable-api-key.",
+    )
+    host: str = Field(default="127.0.0.1", min_length=1, description="Interface to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
+    connect_timeout: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds to open a backend connection."
+    )
+    request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds to wait for Medusa's answer once the request is sent.",
+    )
+    pool_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds to wait for a free pooled connection."
+    )
+    max_connections: int = Field(
+        default=100, ge=1, le=10_000, description="Most concurrent backend connections."
+    )
+    backend_profile: BackendProfileName = Field(
+        default="medusa-2.21",
+        description="Which `fields` paths the backend projects: medusa-2.21, open or custom.",
+    )
+    backend_allowed_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="For backend_profile=custom: the exact field paths the backend projects.",
+    )
+    debug: bool = Field(
+        default=False,
+        description="Add extensions.upstream (the REST calls made) to responses. Never in prod.",
+    )
+    graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call /graphql (comma-separated; `*` for any).",
+    )
+    max_query_bytes: int = Field(
+        default=100_000, ge=1_000, le=10_000_000, description="Largest accepted query text."
+    )
+    max_depth: int = Field(default=15, ge=2, le=100, description="Deepest accepted selection.")
+    max_aliases: int = Field(
+        default=30, ge=1, le=10_000, description="Most aliases accepted in one operation."
+    )
+    document_cache_size: int = Field(
+        default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    _split_lists = field_validator("backend_allowed_fields", "cors_origins", mode="before")(
+        _split_csv
+    )
+
+    @field_validator("medusa_url")
+    @classmethod
+    def _no_credentials_or_query(cls, url: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if url is not None and (url.username or url.password):
+            msg = "must not embed credentials; use GATEWAY_PUBLISHABLE_KEY for the key"
+            raise ValueError(msg)
+        if url is not None and (url.query or url.fragment):
+            msg = "must be a base URL without query or fragment"
+            raise ValueError(msg)
+        return url
+
+    @model_validator(mode="after")
+    def _custom_profile_needs_fields(self) -> Settings:
+        if self.backend_profile == "custom" and not self.backend_allowed_fields:
+            msg = "backend_profile=custom needs GATEWAY_BACKEND_ALLOWED_FIELDS (comma-separated)"
+            raise ValueError(msg)
+        if self.backend_profile != "custom" and self.backend_allowed_fields:
+            msg = "GATEWAY_BACKEND_ALLOWED_FIELDS is only used with GATEWAY_BACKEND_PROFILE=custom"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def medusa_base_url(self) -> str | None:
+        """The backend URL without a trailing slash, ready to prefix API paths."""
+        return None if self.medusa_url is None else str(self.medusa_url).rstrip("/")
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no backend is configured and the embedded sandbox answers instead."""
+        return self.medusa_url is None
+
+
+class SettingsError(Exception):
+    """Start-up settings are invalid; the message names each bad setting and why."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (plus CLI overrides) and validate, or raise `SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # keys checked by extra=forbid
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["Invalid gateway settings:"]
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"])
+        name = f"GATEWAY_{location.upper()}" if location else "settings"
+        # Never echo the rejected value: it could be a secret (the publishable key).
+        lines.append(f"  {name}: {error['msg']}")
+    return "\n".join(lines)

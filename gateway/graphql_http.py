@@ -1,0 +1,273 @@
+"""GraphQL over HTTP, on the fast path: parse and validate each distinct document once.
+
+A storefront sends the same few documents over and over, so the endpoint keeps compiled
+documents (parsed, limit-checked, validated) in an LRU keyed by the query text, and by its
+SHA-256 for Apollo's automatic persisted queries. Execution then goes straight to
+graphql-core with the Strawberry schema; errors are formatted in one place, and anything
+unexpected is masked and logged with the request id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from gateway.errors import GatewayError
+from gateway.limits import check_limits
+from schema.build import FieldNotExposedError
+
+__all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
+
+_log = logging.getLogger("gateway.graphql")
+
+_JSON: Final = "application/json"
+_GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
+_MAX_TOKENS: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDocument:
+    """A document ready to execute, or the errors that stop it (parse, limits, validation)."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+    operations: Mapping[str | None, OperationDefinitionNode]
+
+
+class DocumentCache:
+    """LRU of compiled documents by query text, plus the APQ registry (sha256 -> text)."""
+
+    def __init__(
+        self, schema: GraphQLSchema, *, size: int, max_depth: int, max_aliases: int
+    ) -> None:
+        self.schema = schema
+        self._size = size
+        self._max_depth = max_depth
+        self._max_aliases = max_aliases
+        self._documents: OrderedDict[str, CompiledDocument] = OrderedDict()
+        self._persisted: OrderedDict[str, str] = OrderedDict()
+
+    def compile(self, query: str) -> CompiledDocument:
+        """The compiled form of `query`, from the cache when it was seen before."""
+        compiled = self._documents.get(query)
+        if compiled is not None:
+            self._documents.move_to_end(query)
+            return compiled
+        compiled = self._compile(query)
+        if self._size:
+            self._documents[query] = compiled
+            if len(self._documents) > self._size:
+                self._documents.popitem(last=False)
+        return compiled
+
+    def persisted(self, sha256: str) -> str | None:
+        """The query text registered under `sha256`, if any (Apollo APQ)."""
+        return self._persisted.get(sha256)
+
+    def persist(self, sha256: str, query: str) -> None:
+        """Register `query` under its hash (the caller checked the hash)."""
+        self._persisted[sha256] = query
+        if len(self._persisted) > max(self._size, 1):
+            self._persisted.popitem(last=False)
+
+    def _compile(self, query: str) -> CompiledDocument:
+        try:
+            document = parse(query, max_tokens=_MAX_TOKENS)
+        except GraphQLError as syntax_error:
+            syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return CompiledDocument(None, (syntax_error,), {})
+        errors = check_limits(document, max_depth=self._max_depth, max_aliases=self._max_aliases)
+        if not errors:
+            errors = validate(self.schema, document, specified_rules)
+            for error in errors:
+                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        if errors:
+            return CompiledDocument(None, tuple(errors), {})
+        operations = {
+            (d.name.value if d.name else None): d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+        }
+        return CompiledDocument(document, (), operations)
+
+
+class RequestProblem(Exception):
+    """The HTTP request is not a valid GraphQL request: answered with `status`, not executed."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    """The parameters of one GraphQL request, already type-checked."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+    @classmethod
+    def from_params(
+        cls, params: object, cache: DocumentCache, *, max_query_bytes: int
+    ) -> GraphQLRequest:
+        """Check the `{query, variables, operationName, extensions}` object (APQ aware)."""
+        if not isinstance(params, dict):
+            raise RequestProblem(400, "The request body must be a JSON object.")
+        query = params.get("query")
+        variables = params.get("variables")
+        operation_name = params.get("operationName")
+        if query is not None and not isinstance(query, str):
+            raise RequestProblem(400, "`query` must be a string.")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestProblem(400, "`variables` must be an object.")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestProblem(400, "`operationName` must be a string.")
+        query = _persisted_query(params.get("extensions"), query, cache)
+        if not query:
+            raise RequestProblem(400, "The request has no `query`.")
+        if len(query) > max_query_bytes:
+            raise RequestProblem(413, f"The query exceeds {max_query_bytes} characters.")
+        return cls(query, variables, operation_name)
+
+
+def _persisted_query(extensions: object, query: str | None, cache: DocumentCache) -> str | None:
+    """Resolve Apollo's automatic persisted queries (protocol version 1)."""
+    if extensions is None:
+        return query
+    if not isinstance(extensions, dict):
+        raise RequestProblem(400, "`extensions` must be an object.")
+    persisted = extensions.get("persistedQuery")
+    if persisted is None:
+        return query
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise RequestProblem(400, "Unsupported persistedQuery version (only 1 is).")
+    sha = persisted.get("sha256Hash")
+    if not isinstance(sha, str):
+        raise RequestProblem(400, "persistedQuery.sha256Hash must be a string.")
+    if query is None:
+        known = cache.persisted(sha.lower())
+        if known is None:
+            # Apollo clients look for exactly this message/code, then resend with the query.
+            raise RequestProblem(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+        return known
+    if hashlib.sha256(query.encode()).hexdigest() != sha.lower():
+        raise RequestProblem(400, "provided sha does not match query")
+    cache.persist(sha.lower(), query)
+    return query
+
+
+def select_operation(
+    compiled: CompiledDocument, operation_name: str | None
+) -> OperationDefinitionNode:
+    """The operation to run, or a RequestProblem naming what is ambiguous or missing."""
+    if operation_name is None:
+        if len(compiled.operations) == 1:
+            return next(iter(compiled.operations.values()))
+        raise RequestProblem(400, "The document has several operations: send `operationName`.")
+    operation = compiled.operations.get(operation_name)
+    if operation is None:
+        raise RequestProblem(400, f"Unknown operation named '{operation_name}'.")
+    return operation
+
+
+async def run(
+    schema: GraphQLSchema,
+    compiled: CompiledDocument,
+    request: GraphQLRequest,
+    context: object,
+) -> ExecutionResult:
+    """Execute a compiled, valid document with graphql-core."""
+    assert compiled.document is not None  # noqa: S101  # callers check compiled.errors
+    result = execute(
+        schema,
+        compiled.document,
+        context_value=context,
+        variable_values=request.variables,
+        operation_name=request.operation_name,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # same check, bool-typed
+    )
+    if optimized_is_awaitable(result):
+        result = await result  # type: ignore[misc]
+    assert isinstance(result, ExecutionResult)  # noqa: S101  # no incremental delivery here
+    return result
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked."""
+    original = error.original_error
+    message = error.message
+    extensions: dict[str, Any]
+    if isinstance(original, GatewayError | FieldNotExposedError):
+        message = original.message if isinstance(original, GatewayError) else str(original)
+        extensions = original.extensions()
+    elif original is None or isinstance(original, GraphQLError):
+        extensions = dict(error.extensions or {})
+        # Variable coercion errors carry no path and no code: the client sent bad input.
+        extensions.setdefault("code", "BAD_USER_INPUT" if error.path is None else "BACKEND_ERROR")
+    else:
+        _log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
+        message = "Internal server error."
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    entry: dict[str, Any] = {"message": message}
+    if error.locations:
+        entry["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        entry["path"] = error.path
+    entry["extensions"] = extensions
+    return entry
+
+
+def wants_graphql_response(request: Request) -> bool:
+    """Whether the client accepts the GraphQL-over-HTTP media type (and its status codes)."""
+    return _GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+
+
+def render(body: dict[str, Any], *, status: int, modern: bool, request_id: str) -> Response:
+    """Serialize a response body with the negotiated media type."""
+    media_type = _GRAPHQL_RESPONSE_JSON if modern else _JSON
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers={"x-request-id": request_id},
+    )
+
+
+def problem_response(problem: RequestProblem, *, modern: bool, request_id: str) -> Response:
+    """A request-level error in GraphQL's response shape."""
+    body = {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
+    return render(body, status=problem.status, modern=modern, request_id=request_id)
+
+
+def graphiql_page(html: str) -> HTMLResponse:
+    """GraphiQL, for browsers that GET /graphql without a query."""
+    return HTMLResponse(html)
+
+
+def is_mutation(operation: OperationDefinitionNode) -> bool:
+    """Mutations must not run over GET (GraphQL over HTTP: 405)."""
+    return operation.operation is OperationType.MUTATION

@@ -1,0 +1,95 @@
+"""Cheap structural limits, checked before validation so hostile documents cost little.
+
+Validation (OverlappingFieldsCanBeMerged in particular) can be quadratic in the document;
+depth and alias counts are linear, so they run first. The schema is cyclic through its
+back-references (session -> collection -> sessions ...), which makes a depth limit necessary.
+"""
+
+from __future__ import annotations
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+
+__all__ = ["MAX_EXPANDED_FIELDS", "check_limits"]
+
+#: Fields after expanding every fragment spread: bounds fan-out ("billion laughs") documents.
+MAX_EXPANDED_FIELDS = 5_000
+
+
+def check_limits(document: DocumentNode, *, max_depth: int, max_aliases: int) -> list[GraphQLError]:
+    """Errors for each operation deeper than `max_depth` or with more than `max_aliases`."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    errors: list[GraphQLError] = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        counter = _Counter(fragments, max_depth)
+        depth = counter.depth(definition.selection_set, 0, frozenset())
+        name = definition.name.value if definition.name else "anonymous"
+        if depth > max_depth:
+            errors.append(
+                GraphQLError(
+                    f"Operation '{name}' is nested deeper than the maximum depth of {max_depth}.",
+                    definition,
+                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                )
+            )
+        if counter.fields > MAX_EXPANDED_FIELDS:
+            errors.append(
+                GraphQLError(
+                    f"Operation '{name}' expands to more than {MAX_EXPANDED_FIELDS} fields.",
+                    definition,
+                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                )
+            )
+        elif counter.aliases > max_aliases:
+            errors.append(
+                GraphQLError(
+                    f"Operation '{name}' uses {counter.aliases} aliases; "
+                    f"the maximum is {max_aliases}.",
+                    definition,
+                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                )
+            )
+    return errors
+
+
+class _Counter:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], max_depth: int) -> None:
+        self.fragments = fragments
+        self.max_depth = max_depth
+        self.aliases = 0
+        self.fields = 0
+
+    def depth(self, selection_set: SelectionSetNode, level: int, seen: frozenset[str]) -> int:
+        """The deepest field level below `selection_set`, stopping early past the limit."""
+        if level > self.max_depth or self.fields > MAX_EXPANDED_FIELDS:
+            return level
+        deepest = level
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self.fields += 1
+                if selection.alias is not None:
+                    self.aliases += 1
+                below = level + 1
+                if selection.selection_set is not None:
+                    below = self.depth(selection.selection_set, level + 1, seen)
+                deepest = max(deepest, below)
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self.depth(selection.selection_set, level, seen))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in seen:  # cycles are a validation error
+                    deepest = max(deepest, self.depth(fragment.selection_set, level, seen | {name}))
+        return deepest

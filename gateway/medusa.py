@@ -1,0 +1,189 @@
+"""The Medusa client: builds the REST call, sends it once, translates every failure.
+
+This is the only module that sees httpx exceptions; everything above it sees
+`gateway.errors`. The payment-session call is not idempotent (it deletes the collection's
+sessions and creates a new one), so nothing here ever retries a request once it may have
+been sent: only failures that prove nothing left (connect errors, pool timeouts) say so.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from gateway.errors import (
+    BackendConnectionLost,
+    BackendProtocolError,
+    BackendRejected,
+    BackendTimeout,
+    BackendUnavailable,
+    PublishableKeyRequired,
+    RequestError,
+)
+
+__all__ = [
+    "FORWARDED_HEADERS",
+    "ForwardedHeaders",
+    "MedusaClient",
+    "UpstreamCall",
+]
+
+#: Request headers a client may pass through to Medusa (lower-case); nothing else is forwarded.
+FORWARDED_HEADERS: Final = frozenset(
+    {b"x-publishable-api-key", b"authorization", b"cookie", b"x-medusa-locale"}
+)
+_KEY_HEADER: Final = b"x-publishable-api-key"
+_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
+_MAX_PROVIDER_ID: Final = 256
+_JSON_HEADERS: Final = ((b"accept", b"application/json"), (b"content-type", b"application/json"))
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedHeaders:
+    """The allow-listed headers of one incoming request, as raw bytes (never logged)."""
+
+    items: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def from_raw(cls, raw: list[tuple[bytes, bytes]]) -> ForwardedHeaders:
+        """Keep only the allow-listed, non-empty headers of an ASGI request."""
+        return cls(tuple((k, v) for k, v in raw if k in FORWARDED_HEADERS and v.strip()))
+
+    def has_key(self) -> bool:
+        """Whether the client sent its own publishable key."""
+        return any(k == _KEY_HEADER for k, _ in self.items)
+
+    def __repr__(self) -> str:
+        # Values are secrets (keys, tokens, cookies): only names may ever be printed.
+        return f"ForwardedHeaders({[k.decode() for k, _ in self.items]})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """One REST call as shown in `extensions.upstream` with GATEWAY_DEBUG=1."""
+
+    method: str
+    path: str
+    fields: str | None
+    status: int | None
+    ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for the response extensions."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "fields": self.fields,
+            "status": self.status,
+            "ms": round(self.ms, 2),
+        }
+
+
+class MedusaClient:
+    """Medusa's store payment API over one shared, pooled `httpx.AsyncClient`."""
+
+    def __init__(self, http: httpx.AsyncClient, *, default_key: str | None) -> None:
+        self._http = http
+        self._default_key = None if default_key is None else default_key.encode("latin-1")
+
+    async def create_payment_session(
+        self,
+        collection_id: str,
+        *,
+        provider_id: str,
+        data: object,
+        fields: str | None,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+    ) -> dict[str, Any]:
+        """`POST /store/payment-collections/{id}/payment-sessions`, sent at most once.
+
+        Returns the answer's `payment_collection` object; appends the call to `trace`.
+        """
+        if not _ID_PATTERN.fullmatch(collection_id):
+            msg = "paymentCollectionId must be 1-128 letters, digits, '_' or '-'."
+            raise RequestError(msg)
+        if not provider_id or len(provider_id) > _MAX_PROVIDER_ID:
+            msg = f"providerId must be a non-empty string of at most {_MAX_PROVIDER_ID} characters."
+            raise RequestError(msg)
+        if data is not None and not isinstance(data, Mapping):
+            msg = "data must be a JSON object."
+            raise RequestError(msg)
+        body: dict[str, Any] = {"provider_id": provider_id}
+        if data is not None:
+            body["data"] = data
+        path = f"/store/payment-collections/{quote(collection_id, safe='')}/payment-sessions"
+        status, payload = await self._post(path, body, fields, headers, trace)
+        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
+        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
+            raise BackendProtocolError(status, "no payment_collection in the answer")
+        return collection
+
+    async def health(self) -> bool:
+        """Whether Medusa answers `GET /health` with 200 (for /readyz)."""
+        try:
+            response = await self._http.get("/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def _headers(self, forwarded: ForwardedHeaders) -> list[tuple[bytes, bytes]]:
+        headers = [*_JSON_HEADERS, *forwarded.items]
+        if not forwarded.has_key():
+            if self._default_key is None:
+                raise PublishableKeyRequired
+            headers.append((_KEY_HEADER, self._default_key))
+        return headers
+
+    async def _post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        fields: str | None,
+        forwarded: ForwardedHeaders,
+        trace: list[UpstreamCall] | None,
+    ) -> tuple[int, object]:
+        headers = self._headers(forwarded)
+        params = None if fields is None else {"fields": fields}
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            try:
+                response = await self._http.post(
+                    path, content=orjson.dumps(body), params=params, headers=headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise BackendUnavailable("connection failed") from exc
+            except httpx.PoolTimeout as exc:
+                raise BackendUnavailable("all backend connections are busy") from exc
+            except httpx.TimeoutException as exc:  # read/write timeout: the request went out
+                raise BackendTimeout from exc
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                raise BackendConnectionLost from exc
+            except httpx.HTTPError as exc:  # local protocol/URL problems: nothing was sent
+                raise BackendUnavailable(type(exc).__name__) from exc
+            status = response.status_code
+            payload = _decode(response)
+        finally:
+            if trace is not None:
+                elapsed = (time.perf_counter() - started) * 1e3
+                trace.append(UpstreamCall("POST", path, fields, status, elapsed))
+        if response.status_code >= 400:
+            raise BackendRejected.from_medusa(response.status_code, payload)
+        return response.status_code, payload
+
+
+def _decode(response: httpx.Response) -> object:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        if response.status_code >= 400:
+            return None  # a proxy's HTML error page: the status alone decides
+        raise BackendProtocolError(response.status_code, "not JSON") from None

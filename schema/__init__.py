@@ -1,0 +1,1 @@
+"""The GraphQL world: Strawberry types, the projection compiler, resolvers and the schema."""

@@ -1,0 +1,180 @@
+"""Medusa's JSON answer -> the typed object graph, driven by the same field metadata.
+
+A field the answer lacks becomes a `NotExposed` marker rather than None; the schema's default
+resolver turns a marker into a FIELD_NOT_EXPOSED error for that field alone, so a missing
+value is never a silent null. Back-references point at the parent object, links at the
+matching row of a root relation: nothing is fetched twice.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Final
+
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
+from strawberry.types.lazy_type import LazyType
+
+from schema.enums import to_enum
+from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
+from schema.projection import FieldsPlan
+from schema.types import PaymentCollection
+
+__all__ = ["NotExposed", "build_collection", "resolve_attribute"]
+
+
+@dataclass(frozen=True, slots=True)
+class NotExposed:
+    """Stands in for a value the backend did not return; reading it is an error."""
+
+    path: str
+    reason: str
+
+
+class FieldNotExposedError(Exception):
+    """Raised by the default resolver when a selected field holds a `NotExposed` marker."""
+
+    code: Final = "FIELD_NOT_EXPOSED"
+
+    def __init__(self, marker: NotExposed) -> None:
+        super().__init__(f"`{marker.path}` could not be fetched: {marker.reason}.")
+        self.marker = marker
+
+    def extensions(self) -> dict[str, Any]:
+        """Stable code, the backend path and why it is missing."""
+        return {
+            "code": self.code,
+            "retryable": False,
+            "backendPath": self.marker.path,
+            "reason": self.marker.reason,
+        }
+
+
+def resolve_attribute(source: object, name: str) -> object:
+    """Strawberry's default resolver (getattr), plus the NotExposed check."""
+    value = getattr(source, name)
+    if value.__class__ is NotExposed:
+        raise FieldNotExposedError(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    attr: str
+    mapping: Column | Relation | BackReference | Link
+    child: type | None
+    convert: Callable[[object], object] | None
+
+
+def _unwrap(annotation: object) -> object:
+    while isinstance(annotation, StrawberryOptional | StrawberryList):
+        annotation = annotation.of_type
+    if isinstance(annotation, LazyType):
+        return annotation.resolve_type()
+    return annotation
+
+
+@cache
+def _specs(cls: type) -> tuple[_Spec, ...]:
+    specs = []
+    for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        mapping = field.metadata[METADATA_KEY]
+        inner = _unwrap(field.type)
+        convert = None
+        if isinstance(inner, StrawberryEnumDefinition):
+            enum_type: type[enum.Enum] = inner.wrapped_cls  # type: ignore[assignment]  # EnumMeta
+
+            def convert(value: object, enum_type: type[enum.Enum] = enum_type) -> object:
+                return to_enum(enum_type, value)
+
+        child = inner if isinstance(mapping, Relation | Link | BackReference) else None
+        specs.append(_Spec(field.python_name, mapping, child, convert))  # type: ignore[arg-type]
+    return tuple(specs)
+
+
+class _Builder:
+    def __init__(self, plan: FieldsPlan) -> None:
+        self.plan = plan
+        self.links: list[tuple[object, Mapping[str, Any], Link, str]] = []
+
+    def missing(self, path: str) -> NotExposed:
+        reason = self.plan.reason_for(path)
+        if reason is None:
+            reason = "the backend did not return it although it was requested"
+        return NotExposed(path, reason)
+
+    def entity(
+        self, cls: type, raw: Mapping[str, Any], prefix: str, parent: object | None
+    ) -> object:
+        obj: Any = object.__new__(cls)  # no __init__: attributes are filled below
+        values = obj.__dict__
+        for spec in _specs(cls):
+            mapping = spec.mapping
+            if isinstance(mapping, Column):
+                if mapping.name in raw:
+                    value = raw[mapping.name]
+                    values[spec.attr] = value if spec.convert is None else spec.convert(value)
+                else:
+                    values[spec.attr] = self.missing(prefix + mapping.name)
+            elif isinstance(mapping, Relation):
+                values[spec.attr] = self.relation(spec, mapping, raw, prefix, obj)
+            elif isinstance(mapping, BackReference):
+                values[spec.attr] = parent
+            else:
+                values[spec.attr] = None  # filled by `resolve_links`
+                self.links.append((obj, raw, mapping, spec.attr))
+        return obj
+
+    def relation(
+        self,
+        spec: _Spec,
+        mapping: Relation,
+        raw: Mapping[str, Any],
+        prefix: str,
+        obj: object,
+    ) -> object:
+        path = prefix + mapping.name
+        if mapping.name not in raw:
+            return self.missing(path)
+        value = raw[mapping.name]
+        if value is None:
+            return None
+        assert spec.child is not None  # noqa: S101  # relations always have a child type
+        child_prefix = f"{path}."
+        if mapping.many:
+            return [self.entity(spec.child, item, child_prefix, obj) for item in value]
+        return self.entity(spec.child, value, child_prefix, obj)
+
+    def resolve_links(self, root: object, root_raw: Mapping[str, Any]) -> None:
+        for obj, raw, mapping, attr in self.links:
+            if mapping.key is None:
+                continue
+            targets = getattr(root, mapping.relation, None)
+            if targets.__class__ is NotExposed or mapping.key not in raw:
+                obj.__dict__[attr] = (
+                    targets
+                    if targets.__class__ is NotExposed
+                    else self.missing(mapping.requires[0])
+                )
+                continue
+            wanted = raw[mapping.key]
+            target_rows = root_raw.get(mapping.relation) or ()
+            match = None
+            if wanted is not None and isinstance(targets, list):
+                for target, target_raw in zip(targets, target_rows, strict=False):
+                    if target_raw.get(mapping.target_key) == wanted:
+                        match = target
+                        break
+            obj.__dict__[attr] = match
+
+
+def build_collection(raw: Mapping[str, Any], plan: FieldsPlan) -> PaymentCollection:
+    """Build the PaymentCollection graph from Medusa's `payment_collection` object."""
+    builder = _Builder(plan)
+    root = builder.entity(PaymentCollection, raw, "", None)
+    builder.resolve_links(root, raw)
+    assert isinstance(root, PaymentCollection)  # noqa: S101  # built from that class
+    return root

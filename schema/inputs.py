@@ -1,0 +1,25 @@
+"""Input types of the mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.scalars import JSON
+
+__all__ = ["CreatePaymentSessionInput"]
+
+
+@strawberry.input(description="Initialize a payment session on a payment collection.")
+class CreatePaymentSessionInput:
+    """Body and path of Medusa's `POST /store/payment-collections/{id}/payment-sessions`."""
+
+    payment_collection_id: strawberry.ID = strawberry.field(
+        description="The payment collection's ID (e.g. from the cart's payment_collection)."
+    )
+    provider_id: str = strawberry.field(
+        description="The ID of the payment provider the customer chose, e.g. pp_system_default."
+    )
+    data: JSON | None = strawberry.field(
+        default=None,
+        description="Any data the payment provider needs to process the payment (an object).",
+    )

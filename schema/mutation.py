@@ -1,0 +1,86 @@
+"""The mutations: thin resolvers wiring the pure projection/builder to the Medusa client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import strawberry
+from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
+
+from schema.build import NotExposed, build_collection
+from schema.context import GatewayContext
+from schema.inputs import CreatePaymentSessionInput
+from schema.projection import needed_paths, plan_fields
+from schema.types import CreatePaymentSessionPayload, PaymentCollection, PaymentSession
+
+__all__ = ["Mutation"]
+
+
+@strawberry.type
+class Mutation:
+    """Write operations, each forwarded to exactly one Medusa call."""
+
+    @strawberry.mutation(
+        description=(
+            "Initialize a payment session on a payment collection (Medusa's "
+            "`POST /store/payment-collections/{id}/payment-sessions`). Not idempotent: Medusa "
+            "deletes the collection's existing sessions and creates a new one, so the gateway "
+            "never retries it. The backend is asked only for the fields this selection needs."
+        )
+    )
+    async def create_payment_session(
+        self, info: strawberry.Info[GatewayContext, None], input: CreatePaymentSessionInput
+    ) -> CreatePaymentSessionPayload:
+        """Compile the selection to `fields`, call Medusa once, build the typed answer."""
+        context = info.context
+        raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
+        payload_type = get_named_type(raw_info.return_type)
+        assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
+        needed = needed_paths(
+            raw_info.field_nodes, payload_type, raw_info.fragments, _variables(raw_info)
+        )
+        plan = plan_fields(needed, context.profile)
+        raw = await context.medusa.create_payment_session(
+            str(input.payment_collection_id),
+            provider_id=input.provider_id,
+            data=input.data,
+            fields=plan.fields,
+            headers=context.headers,
+            trace=context.trace,
+        )
+        context.monitor.check(raw, plan)
+        collection = build_collection(raw, plan)
+        session = _created_session(collection, input.provider_id)
+        # A NotExposed marker stands in for the session when it could not be fetched; the
+        # default resolver turns it into a FIELD_NOT_EXPOSED error if it is selected.
+        return CreatePaymentSessionPayload(
+            payment_collection=collection, payment_session=cast("PaymentSession | None", session)
+        )
+
+
+def _variables(raw_info: GraphQLResolveInfo[Any]) -> Mapping[str, Any]:
+    """Coerced variable values (graphql-core 3.3 wraps them in a VariableValues tuple)."""
+    values: Any = raw_info.variable_values
+    coerced: Mapping[str, Any] = getattr(values, "coerced", values)
+    return coerced
+
+
+def _created_session(
+    collection: PaymentCollection, provider_id: str
+) -> PaymentSession | NotExposed | None:
+    """The session this call created: Medusa keeps exactly one, the newest, per call.
+
+    Two concurrent calls on one collection can leave two; then the last one for our provider
+    is ours (Medusa lists sessions in creation order).
+    """
+    sessions: list[PaymentSession] | NotExposed | None = collection.payment_sessions
+    if isinstance(sessions, NotExposed):
+        return sessions
+    if not sessions:
+        return None
+    if len(sessions) == 1:
+        only: PaymentSession = sessions[0]
+        return only
+    ours: list[PaymentSession] = [s for s in sessions if s.provider_id == provider_id]
+    return ours[-1] if ours else None
