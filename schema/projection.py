@@ -223,7 +223,8 @@ def _spell(items: set[str]) -> str | None:
     modifier = _modifier_mode(items, defaults)
     if modifier is not None:
         candidates.append(modifier)
-    return min(candidates, key=lambda value: (len(quote(value, safe=",*.")), value))
+    # On a tie, replace mode (first) wins: it states the exact set, independent of defaults.
+    return min(candidates, key=lambda value: len(quote(value, safe=",*.")))
 
 
 def _replace_mode(items: set[str]) -> str:

@@ -1,0 +1,27 @@
+# Developer entry points; CI (.ci/run) calls `lint`, `test` and `e2e`.
+PYTHON ?= python
+
+.PHONY: lint format test e2e schema bench
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
+	hadolint Dockerfile
+
+format:
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+# The fast suite (no backend needed), with branch coverage of gateway/ and schema/.
+test:
+	$(PYTHON) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# Against a real Medusa 2.21 (installed and started by scripts/medusa/up.sh).
+e2e:
+	bash scripts/medusa/up.sh
+	$(PYTHON) -m pytest -m e2e tests/e2e
+
+# Regenerate the committed SDL after changing the schema.
+schema:
+	$(PYTHON) -m gateway export-schema > schema/schema.graphql

@@ -1,0 +1,80 @@
+"""Shared fixtures: a scripted fake Medusa behind httpx.MockTransport, and a gateway on it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.config import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PUBLISHABLE_KEY = "pk_test_0123456789abcdef"
+
+
+def settled_collection() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "settled_collection.json").read_text())
+    return copy.deepcopy(data["payment_collection"])
+
+
+@dataclass
+class FakeMedusa:
+    """Answers every request with `respond(request)`; records what it was sent."""
+
+    respond: Callable[[httpx.Request], httpx.Response] = field(
+        default=lambda _: httpx.Response(200, json={"payment_collection": settled_collection()})
+    )
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.respond(request)
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+@pytest.fixture
+def medusa() -> FakeMedusa:
+    return FakeMedusa()
+
+
+GatewayFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def gateway(medusa: FakeMedusa) -> Iterator[GatewayFactory]:
+    """`gateway(**settings)` -> a started TestClient on the fake Medusa."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings: dict[str, Any] = {
+            "medusa_url": "http://medusa.test",
+            "publishable_key": PUBLISHABLE_KEY,
+        }
+        settings.update(overrides)
+        app = create_app(Settings(**settings), transport=httpx.MockTransport(medusa.handler))
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def mutation(selection: str, collection_id: str = "pay_col_01TEST", provider: str = "pp_system_default") -> str:
+    return (
+        f'mutation {{ createPaymentSession(input: {{paymentCollectionId: "{collection_id}", '
+        f'providerId: "{provider}"}}) {{ {selection} }} }}'
+    )

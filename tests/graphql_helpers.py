@@ -1,0 +1,65 @@
+"""Shared test helpers: compile a createPaymentSession document like the resolver does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    get_named_type,
+    parse,
+    validate,
+)
+
+from schema.profiles import BackendProfile, profile_named
+from schema.projection import FieldsPlan, needed_paths, plan_fields
+from schema.schema import build_schema
+
+
+@cache
+def graphql_schema() -> GraphQLSchema:
+    return build_schema()._schema
+
+
+def selection_paths(document: str, variables: Mapping[str, Any] | None = None) -> frozenset[str]:
+    """Needed backend paths for every createPaymentSession field of a valid document."""
+    schema = graphql_schema()
+    parsed = parse(document)
+    errors = validate(schema, parsed)
+    assert not errors, errors
+    fragments = {
+        d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operation = next(d for d in parsed.definitions if isinstance(d, OperationDefinitionNode))
+    nodes = [
+        s
+        for s in operation.selection_set.selections
+        if isinstance(s, FieldNode) and s.name.value == "createPaymentSession"
+    ]
+    assert schema.mutation_type is not None
+    payload = get_named_type(schema.mutation_type.fields["createPaymentSession"].type)
+    assert isinstance(payload, GraphQLObjectType)
+    return needed_paths(nodes, payload, fragments, variables or {})
+
+
+def compile_plan(
+    selection: str,
+    profile: str | BackendProfile = "medusa-2.21",
+    variables: Mapping[str, Any] | None = None,
+    *,
+    preamble: str = "",
+    header: str = "mutation",
+) -> FieldsPlan:
+    """Plan for `mutation { createPaymentSession(input: ...) { <selection> } }`."""
+    document = (
+        f'{header} {{ createPaymentSession(input: {{paymentCollectionId: "pay_col_1", '
+        f'providerId: "pp_system_default"}}) {{ {selection} }} }}\n{preamble}'
+    )
+    chosen = profile_named(profile) if isinstance(profile, str) else profile
+    return plan_fields(selection_paths(document, variables), chosen)
