@@ -24,6 +24,7 @@ from gateway.endpoint import GraphQLEndpoint
 from gateway.graphql_http import DocumentCache
 from gateway.medusa import MedusaClient
 from gateway.sandbox_wiring import SandboxBackend, start_sandbox
+from gateway.transport import KeepAliveTransport
 from schema.profiles import BackendProfile, custom_profile, profile_named
 from schema.schema import build_schema
 from schema.verify import ProjectionMonitor
@@ -120,13 +121,9 @@ def _http_client(
         pool=settings.pool_timeout,
     )
     if transport is None:
-        transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_connections,
-                keepalive_expiry=_KEEPALIVE_EXPIRY,
-            ),
-            retries=0,  # never: the payment-session call is not idempotent
+        # Never retries (the payment-session call is not idempotent); see gateway.transport.
+        transport = KeepAliveTransport(
+            max_connections=settings.max_connections, keepalive_expiry=_KEEPALIVE_EXPIRY
         )
     return httpx.AsyncClient(
         base_url=settings.medusa_base_url or _TEST_BASE_URL,
