@@ -43,6 +43,7 @@ _KEY_HEADER: Final = b"x-publishable-api-key"
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _MAX_PROVIDER_ID: Final = 256
 _JSON_HEADERS: Final = ((b"accept", b"application/json"), (b"content-type", b"application/json"))
+_ACCEPT_ONLY: Final = ((b"accept", b"application/json"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +121,33 @@ class MedusaClient:
         if data is not None:
             body["data"] = data
         path = f"/store/payment-collections/{quote(collection_id, safe='')}/payment-sessions"
-        status, payload = await self._post(path, body, fields, headers, trace)
+        params = None if fields is None else {"fields": fields}
+        status, payload = await self._send("POST", path, params, body, headers, trace)
         collection = payload.get("payment_collection") if isinstance(payload, dict) else None
         if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
             raise BackendProtocolError(status, "no payment_collection in the answer")
         return collection
+
+    async def list_payment_providers(
+        self,
+        region_id: str,
+        *,
+        fields: str,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`GET /store/payment-providers?region_id=` (read-only, so cheap to batch)."""
+        if not _ID_PATTERN.fullmatch(region_id):
+            msg = "regionId must be 1-128 letters, digits, '_' or '-'."
+            raise RequestError(msg)
+        params = {"region_id": region_id, "fields": fields, "limit": "100"}
+        status, payload = await self._send(
+            "GET", "/store/payment-providers", params, None, headers, trace
+        )
+        providers = payload.get("payment_providers") if isinstance(payload, dict) else None
+        if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
+            raise BackendProtocolError(status, "no payment_providers list in the answer")
+        return providers
 
     async def health(self) -> bool:
         """Whether Medusa answers `GET /health` with 200 (for /readyz)."""
@@ -134,30 +157,33 @@ class MedusaClient:
             return False
         return response.status_code == 200
 
-    def _headers(self, forwarded: ForwardedHeaders) -> list[tuple[bytes, bytes]]:
-        headers = [*_JSON_HEADERS, *forwarded.items]
+    def _headers(
+        self, forwarded: ForwardedHeaders, *, has_body: bool = True
+    ) -> list[tuple[bytes, bytes]]:
+        headers = [*(_JSON_HEADERS if has_body else _ACCEPT_ONLY), *forwarded.items]
         if not forwarded.has_key():
             if self._default_key is None:
                 raise PublishableKeyRequired
             headers.append((_KEY_HEADER, self._default_key))
         return headers
 
-    async def _post(
+    async def _send(  # noqa: PLR0917  # private; every call site passes all six
         self,
+        method: str,
         path: str,
-        body: Mapping[str, Any],
-        fields: str | None,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
         forwarded: ForwardedHeaders,
         trace: list[UpstreamCall] | None,
     ) -> tuple[int, object]:
-        headers = self._headers(forwarded)
-        params = None if fields is None else {"fields": fields}
+        headers = self._headers(forwarded, has_body=body is not None)
+        content = None if body is None else orjson.dumps(body)
         started = time.perf_counter()
         status: int | None = None
         try:
             try:
-                response = await self._http.post(
-                    path, content=orjson.dumps(body), params=params, headers=headers
+                response = await self._http.request(
+                    method, path, content=content, params=params, headers=headers
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise BackendUnavailable("connection failed") from exc
@@ -174,7 +200,8 @@ class MedusaClient:
         finally:
             if trace is not None:
                 elapsed = (time.perf_counter() - started) * 1e3
-                trace.append(UpstreamCall("POST", path, fields, status, elapsed))
+                fields = None if params is None else params.get("fields")
+                trace.append(UpstreamCall(method, path, fields, status, elapsed))
         if response.status_code >= 400:
             raise BackendRejected.from_medusa(response.status_code, payload)
         return response.status_code, payload

@@ -9,10 +9,10 @@ matching row of a root relation: nothing is fetched twice.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
@@ -23,7 +23,9 @@ from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
 from schema.projection import FieldsPlan
 from schema.types import PaymentCollection
 
-__all__ = ["NotExposed", "build_collection", "resolve_attribute"]
+T = TypeVar("T")
+
+__all__ = ["NotExposed", "build_collection", "build_entities", "resolve_attribute"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,3 +180,10 @@ def build_collection(raw: Mapping[str, Any], plan: FieldsPlan) -> PaymentCollect
     builder.resolve_links(root, raw)
     assert isinstance(root, PaymentCollection)  # noqa: S101  # built from that class
     return root
+
+
+def build_entities(cls: type[T], rows: Sequence[Mapping[str, Any]], plan: FieldsPlan) -> list[T]:
+    """Build a list of top-level entities of one type (e.g. a region's payment providers)."""
+    builder = _Builder(plan)
+    built = [builder.entity(cls, row, "", None) for row in rows]
+    return [item for item in built if isinstance(item, cls)]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
 
 from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
+from schema.loaders import ProvidersKey, payment_providers_loader
 from schema.profiles import BackendProfile
 from schema.verify import ProjectionMonitor
 
@@ -22,3 +26,13 @@ class GatewayContext:
     request_id: str
     #: REST calls made for this request; a list only when GATEWAY_DEBUG is on.
     trace: list[UpstreamCall] | None = None
+    _providers: DataLoader[ProvidersKey, list[dict[str, Any]]] | None = field(
+        default=None, repr=False
+    )
+
+    @property
+    def providers(self) -> DataLoader[ProvidersKey, list[dict[str, Any]]]:
+        """The request's payment-provider loader, created on first use."""
+        if self._providers is None:
+            self._providers = payment_providers_loader(self.medusa, self.headers, self.trace)
+        return self._providers

@@ -14,7 +14,7 @@ from schema.inputs import CreatePaymentSessionInput
 from schema.projection import needed_paths, plan_fields
 from schema.types import CreatePaymentSessionPayload, PaymentCollection, PaymentSession
 
-__all__ = ["Mutation"]
+__all__ = ["Mutation", "variables_of"]
 
 
 @strawberry.type
@@ -38,7 +38,7 @@ class Mutation:
         payload_type = get_named_type(raw_info.return_type)
         assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
         needed = needed_paths(
-            raw_info.field_nodes, payload_type, raw_info.fragments, _variables(raw_info)
+            raw_info.field_nodes, payload_type, raw_info.fragments, variables_of(raw_info)
         )
         plan = plan_fields(needed, context.profile)
         raw = await context.medusa.create_payment_session(
@@ -59,7 +59,7 @@ class Mutation:
         )
 
 
-def _variables(raw_info: GraphQLResolveInfo[Any]) -> Mapping[str, Any]:
+def variables_of(raw_info: GraphQLResolveInfo[Any]) -> Mapping[str, Any]:
     """Coerced variable values (graphql-core 3.3 wraps them in a VariableValues tuple)."""
     values: Any = raw_info.variable_values
     coerced: Mapping[str, Any] = getattr(values, "coerced", values)

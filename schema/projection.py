@@ -33,7 +33,7 @@ from graphql import (
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation, Root
 from schema.profiles import DEFAULT_FIELDS, BackendProfile
 
-__all__ = ["FieldsPlan", "mapping_of", "needed_paths", "plan_fields"]
+__all__ = ["FieldsPlan", "entity_paths", "mapping_of", "needed_paths", "plan_fields"]
 
 _SKIP: Final = "skip"
 _INCLUDE: Final = "include"
@@ -61,6 +61,20 @@ def needed_paths(
         if node.selection_set is not None and walker.included(node):
             walker.walk(node.selection_set, payload_type, prefix=None, parents=())
     return frozenset(walker.paths)
+
+
+def entity_paths(
+    field_nodes: Iterable[FieldNode],
+    entity_type: GraphQLObjectType,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> frozenset[str]:
+    """Backend paths needed under a field that returns an entity (or a list of them) directly."""
+    walker = _Walker(fragments, variables)
+    for node in field_nodes:
+        if node.selection_set is not None and walker.included(node):
+            walker.walk(node.selection_set, entity_type, prefix="", parents=())
+    return frozenset(walker.paths | {"id"})
 
 
 class _Walker:
