@@ -73,7 +73,9 @@ def gateway(medusa: FakeMedusa) -> Iterator[GatewayFactory]:
         client.__exit__(None, None, None)
 
 
-def mutation(selection: str, collection_id: str = "pay_col_01TEST", provider: str = "pp_system_default") -> str:
+def mutation(
+    selection: str, collection_id: str = "pay_col_01TEST", provider: str = "pp_system_default"
+) -> str:
     return (
         f'mutation {{ createPaymentSession(input: {{paymentCollectionId: "{collection_id}", '
         f'providerId: "{provider}"}}) {{ {selection} }} }}'

@@ -28,8 +28,11 @@ def test_the_mutation_forwards_one_call_and_returns_typed_data(
     client = gateway()
     response = post(
         client,
-        mutation(f"{PC} {{ id status amount paymentSessions {{ id status providerId }} }} "
-                 "paymentSession { id status }", provider="pp_system_default"),
+        mutation(
+            f"{PC} {{ id status amount paymentSessions {{ id status providerId }} }} "
+            "paymentSession { id status }",
+            provider="pp_system_default",
+        ),
     )
     assert response.status_code == 200
     body = response.json()
@@ -39,7 +42,10 @@ def test_the_mutation_forwards_one_call_and_returns_typed_data(
     assert payload[PC]["amount"] == 12990
     assert [s["status"] for s in payload[PC]["paymentSessions"]] == ["AUTHORIZED", "PENDING"]
     # Two sessions came back (a concurrent race); ours is the one for our provider.
-    assert payload["paymentSession"] == {"id": "payses_01JF8ZS7K6L5M4N3P2Q1R0S9T8", "status": "PENDING"}
+    assert payload["paymentSession"] == {
+        "id": "payses_01JF8ZS7K6L5M4N3P2Q1R0S9T8",
+        "status": "PENDING",
+    }
     assert len(medusa.requests) == 1
     sent = medusa.last
     assert sent.method == "POST"
@@ -55,8 +61,13 @@ def test_data_and_variables_reach_the_backend(gateway: GatewayFactory, medusa: F
     client = gateway()
     query = """mutation Pay($input: CreatePaymentSessionInput!) {
         createPaymentSession(input: $input) { paymentCollection { id } } }"""
-    variables = {"input": {"paymentCollectionId": "pay_col_9", "providerId": "pp_x",
-                           "data": {"a": {"b": [1, "x", True, None]}, "n": 1.5}}}
+    variables = {
+        "input": {
+            "paymentCollectionId": "pay_col_9",
+            "providerId": "pp_x",
+            "data": {"a": {"b": [1, "x", True, None]}, "n": 1.5},
+        }
+    }
     response = client.post("/graphql", json={"query": query, "variables": variables})
     assert response.json()["data"]["createPaymentSession"][PC]["id"] == settled_collection()["id"]
     assert httpx.Response(200, content=medusa.last.read()).json() == {
@@ -65,7 +76,9 @@ def test_data_and_variables_reach_the_backend(gateway: GatewayFactory, medusa: F
     }
 
 
-def test_only_allow_listed_headers_are_forwarded(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+def test_only_allow_listed_headers_are_forwarded(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
     client = gateway()
     post(
         client,
@@ -102,14 +115,40 @@ def test_no_key_anywhere_fails_without_calling_the_backend(
 @pytest.mark.parametrize(
     ("status", "envelope", "code"),
     [
-        (400, {"type": "not_allowed", "message": "A valid publishable key is required to proceed with the request"}, "PUBLISHABLE_KEY_INVALID"),
-        (400, {"type": "invalid_data", "message": "Payment provider nope is not enabled in the cart's region reg_1."}, "BAD_USER_INPUT"),
+        (
+            400,
+            {
+                "type": "not_allowed",
+                "message": "A valid publishable key is required to proceed with the request",
+            },
+            "PUBLISHABLE_KEY_INVALID",
+        ),
+        (
+            400,
+            {
+                "type": "invalid_data",
+                "message": "Payment provider nope is not enabled in the cart's region reg_1.",
+            },
+            "BAD_USER_INPUT",
+        ),
         (400, {"type": "not_allowed", "message": "Cart is completed"}, "FORBIDDEN"),
         (401, {"type": "unauthorized", "message": "Unauthorized"}, "UNAUTHENTICATED"),
         (403, {"type": "forbidden", "message": "Forbidden"}, "FORBIDDEN"),
         (404, {"type": "not_found", "message": "Not found"}, "NOT_FOUND"),
-        (409, {"type": "conflict", "code": "invalid_state_error", "message": "conflict"}, "CONFLICT"),
-        (500, {"code": "unknown_error", "type": "unknown_error", "message": "An unknown error occurred."}, "BACKEND_ERROR"),
+        (
+            409,
+            {"type": "conflict", "code": "invalid_state_error", "message": "conflict"},
+            "CONFLICT",
+        ),
+        (
+            500,
+            {
+                "code": "unknown_error",
+                "type": "unknown_error",
+                "message": "An unknown error occurred.",
+            },
+            "BACKEND_ERROR",
+        ),
     ],
 )
 def test_backend_errors_become_stable_codes(
@@ -124,7 +163,9 @@ def test_backend_errors_become_stable_codes(
     assert len(medusa.requests) == 1  # never retried
 
 
-def test_connection_refused_is_backend_unavailable(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+def test_connection_refused_is_backend_unavailable(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
@@ -166,7 +207,9 @@ def test_unexpected_failures_are_masked_and_logged_with_a_request_id(
 def test_secrets_never_reach_logs_or_responses(
     gateway: GatewayFactory, medusa: FakeMedusa, caplog: pytest.LogCaptureFixture
 ) -> None:
-    medusa.respond = lambda _: httpx.Response(500, json={"type": "unknown_error", "message": "boom"})
+    medusa.respond = lambda _: httpx.Response(
+        500, json={"type": "unknown_error", "message": "boom"}
+    )
     with caplog.at_level(logging.DEBUG):
         response = post(
             gateway(debug=True),
@@ -189,7 +232,10 @@ def test_a_field_the_profile_cannot_fetch_is_an_error_not_a_silent_null(
     )
     body = post(gateway(), mutation(f"{PC} {{ id amount metadata payments {{ id }} }}")).json()
     assert body["data"]["createPaymentSession"][PC] == {
-        "id": "pay_col_1", "amount": 25.0, "metadata": None, "payments": None,
+        "id": "pay_col_1",
+        "amount": 25.0,
+        "metadata": None,
+        "payments": None,
     }
     errors = {tuple(e["path"]): e for e in body["errors"]}
     assert set(errors) == {
@@ -206,7 +252,9 @@ def test_a_path_the_backend_drops_is_reported_counted_and_warned_once(
     gateway: GatewayFactory, medusa: FakeMedusa, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The profile promises `status`; this backend silently strips it (as 2.21 does to others).
-    medusa.respond = lambda _: httpx.Response(200, json={"payment_collection": {"id": "p", "amount": 1}})
+    medusa.respond = lambda _: httpx.Response(
+        200, json={"payment_collection": {"id": "p", "amount": 1}}
+    )
     client = gateway()
     with caplog.at_level(logging.WARNING, logger="gateway.projection"):
         for _ in range(3):
@@ -220,15 +268,21 @@ def test_a_path_the_backend_drops_is_reported_counted_and_warned_once(
     assert caplog.text.count("did not return `status`") == 1
 
 
-def test_the_open_profile_fetches_the_whole_graph(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+def test_the_open_profile_fetches_the_whole_graph(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
     body = post(
         gateway(backend_profile="open"),
-        mutation(f"{PC} {{ metadata payments {{ capturedAt refunds {{ refundReason {{ label }} payment {{ id }} }} }} }}"),
+        mutation(
+            f"{PC} {{ metadata payments {{ capturedAt refunds {{ refundReason {{ label }} payment {{ id }} }} }} }}"
+        ),
     ).json()
     assert "errors" not in body
     payment = body["data"]["createPaymentSession"][PC]["payments"][0]
     assert payment["refunds"][0]["refundReason"]["label"] == "Damaged item"
-    assert payment["refunds"][0]["payment"]["id"] == payment.get("id", "pay_01JF8ZT3U2V1W0X9Y8Z7A6B5C4")
+    assert payment["refunds"][0]["payment"]["id"] == payment.get(
+        "id", "pay_01JF8ZT3U2V1W0X9Y8Z7A6B5C4"
+    )
 
 
 def test_debug_mode_shows_the_rest_call(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
@@ -252,7 +306,9 @@ def test_graphiql_is_served_to_browsers(gateway: GatewayFactory) -> None:
     assert gateway(graphiql=False).get("/graphql").status_code == 404
 
 
-def test_queries_work_over_get_but_mutations_do_not(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+def test_queries_work_over_get_but_mutations_do_not(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
     client = gateway()
     ok = client.get("/graphql", params={"query": "{ gateway { backendProfile } }"})
     assert ok.json() == {"data": {"gateway": {"backendProfile": "medusa-2.21"}}}
@@ -264,8 +320,19 @@ def test_queries_work_over_get_but_mutations_do_not(gateway: GatewayFactory, med
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
-        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "BAD_REQUEST"),
-        ({"content": b'{"query": "{ gateway { backendProfile } }"}', "headers": {"content-type": "text/plain"}}, 415, "BAD_REQUEST"),
+        (
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            {
+                "content": b'{"query": "{ gateway { backendProfile } }"}',
+                "headers": {"content-type": "text/plain"},
+            },
+            415,
+            "BAD_REQUEST",
+        ),
         ({"json": [{"query": "{ __typename }"}]}, 400, "BAD_REQUEST"),
         ({"json": {"variables": {}}}, 400, "BAD_REQUEST"),
         ({"json": {"query": 42}}, 400, "BAD_REQUEST"),
@@ -288,7 +355,16 @@ def test_malformed_requests_get_clear_errors(
         ("mutation { createPaymentSession(", "GRAPHQL_PARSE_FAILED"),
         ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
         (mutation(f"{PC} {{ id notAField }}"), "GRAPHQL_VALIDATION_FAILED"),
-        (mutation(f"{PC} {{ " + "paymentSessions { paymentCollection { " * 10 + "id" + " } }" * 10 + " }"), "GRAPHQL_VALIDATION_FAILED"),
+        (
+            mutation(
+                f"{PC} {{ "
+                + "paymentSessions { paymentCollection { " * 10
+                + "id"
+                + " } }" * 10
+                + " }"
+            ),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
     ],
 )
 def test_invalid_documents_are_rejected_before_any_backend_call(
@@ -306,7 +382,9 @@ def test_invalid_documents_are_rejected_before_any_backend_call(
 
 def test_bad_variables_are_bad_user_input(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     query = "mutation ($input: CreatePaymentSessionInput!) { createPaymentSession(input: $input) { __typename } }"
-    response = gateway().post("/graphql", json={"query": query, "variables": {"input": {"providerId": 3}}})
+    response = gateway().post(
+        "/graphql", json={"query": query, "variables": {"input": {"providerId": 3}}}
+    )
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "data" not in response.json()
     assert medusa.requests == []
@@ -315,7 +393,9 @@ def test_bad_variables_are_bad_user_input(gateway: GatewayFactory, medusa: FakeM
 def test_operation_name_selects_and_ambiguity_is_refused(gateway: GatewayFactory) -> None:
     client = gateway()
     document = "query A { gateway { backendProfile } } query B { __typename }"
-    assert post(client, document, json_extra={"operationName": "B"}).json() == {"data": {"__typename": "Query"}}
+    assert post(client, document, json_extra={"operationName": "B"}).json() == {
+        "data": {"__typename": "Query"}
+    }
     assert post(client, document).status_code == 400
     assert post(client, document, json_extra={"operationName": "C"}).status_code == 400
 
@@ -348,8 +428,11 @@ def test_cors_preflight_when_origins_are_configured(gateway: GatewayFactory) -> 
     client = gateway(cors_origins=["https://shop.example"])
     response = client.options(
         "/graphql",
-        headers={"origin": "https://shop.example", "access-control-request-method": "POST",
-                 "access-control-request-headers": "content-type,x-publishable-api-key"},
+        headers={
+            "origin": "https://shop.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,x-publishable-api-key",
+        },
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "https://shop.example"

@@ -15,7 +15,12 @@ TABLE = [
     ("only typename", f"{PC} {{ __typename }}", "", ""),
     ("payload typename only", "__typename", "", ""),
     ("amount", f"{PC} {{ id amount }}", "amount", "amount"),
-    ("defaults minus sessions", f"{PC} {{ amount currencyCode }}", "-payment_sessions", "-payment_sessions"),
+    (
+        "defaults minus sessions",
+        f"{PC} {{ amount currencyCode }}",
+        "-payment_sessions",
+        "-payment_sessions",
+    ),
     ("status alone", f"{PC} {{ status }}", "status", "status"),
     (
         "tie prefers replace mode",
@@ -23,7 +28,12 @@ TABLE = [
         "amount,currency_code,status",
         "amount,currency_code,status",
     ),
-    ("session ids", f"{PC} {{ paymentSessions {{ id }} }}", "payment_sessions.id", "payment_sessions.id"),
+    (
+        "session ids",
+        f"{PC} {{ paymentSessions {{ id }} }}",
+        "payment_sessions.id",
+        "payment_sessions.id",
+    ),
     (
         "session id implied by a column",
         f"{PC} {{ paymentSessions {{ id status }} }}",
