@@ -25,15 +25,20 @@ def test_the_whole_graph_is_built_with_typed_values() -> None:
     collection = build_collection(raw(), OPEN_PLAN)
     assert collection.id == SETTLED["id"]
     assert collection.status is PaymentCollectionStatus.AUTHORIZED
-    assert collection.metadata == {"cart_id": "cart_01JF8ZPX8Q1S4V6B0C3D2E7F9G", "channel": "web"}
+    assert vars(collection)["metadata"] == {
+        "cart_id": "cart_01JF8ZPX8Q1S4V6B0C3D2E7F9G",
+        "channel": "web",
+    }
     assert isinstance(collection.payment_sessions, list)
     assert [s.status for s in collection.payment_sessions] == [
         PaymentSessionStatus.AUTHORIZED,
         PaymentSessionStatus.PENDING,
     ]
     assert isinstance(collection.payments, list)
-    refund = collection.payments[0].refunds[0]  # type: ignore[index]
-    assert refund.refund_reason.label == "Damaged item"  # type: ignore[union-attr]
+    refunds = collection.payments[0].refunds
+    assert refunds is not None
+    assert refunds[0].refund_reason is not None
+    assert refunds[0].refund_reason.label == "Damaged item"
 
 
 def test_back_references_are_the_parent_objects() -> None:
@@ -84,7 +89,7 @@ def test_missing_keys_become_markers_with_the_profile_reason() -> None:
     )
     collection = build_collection({"id": "pay_col_1", "amount": 10}, plan)
     assert collection.amount == 10
-    assert collection.metadata == NotExposed("metadata", "not on this profile")
+    assert vars(collection)["metadata"] == NotExposed("metadata", "not on this profile")
     assert collection.payments == NotExposed("payments", "not on this profile")
     # A missing key that was requested: the backend dropped it.
     assert isinstance(collection.status, NotExposed)

@@ -274,7 +274,8 @@ def test_the_open_profile_fetches_the_whole_graph(
     body = post(
         gateway(backend_profile="open"),
         mutation(
-            f"{PC} {{ metadata payments {{ capturedAt refunds {{ refundReason {{ label }} payment {{ id }} }} }} }}"
+            f"{PC} {{ metadata payments {{ capturedAt "
+            "refunds { refundReason { label } payment { id } } } }"
         ),
     ).json()
     assert "errors" not in body
@@ -381,7 +382,10 @@ def test_invalid_documents_are_rejected_before_any_backend_call(
 
 
 def test_bad_variables_are_bad_user_input(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
-    query = "mutation ($input: CreatePaymentSessionInput!) { createPaymentSession(input: $input) { __typename } }"
+    query = (
+        "mutation ($input: CreatePaymentSessionInput!) "
+        "{ createPaymentSession(input: $input) { __typename } }"
+    )
     response = gateway().post(
         "/graphql", json={"query": query, "variables": {"input": {"providerId": 3}}}
     )

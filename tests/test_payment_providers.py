@@ -70,7 +70,10 @@ def test_each_region_and_projection_is_one_call(
 
 def test_a_failing_region_fails_only_its_field(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     providers_backend(medusa)
-    query = '{ ok: paymentProviders(regionId: "reg_1") { id } bad: paymentProviders(regionId: "reg_broken") { id } }'
+    query = (
+        '{ ok: paymentProviders(regionId: "reg_1") { id } '
+        'bad: paymentProviders(regionId: "reg_broken") { id } }'
+    )
     body = gateway().post("/graphql", json={"query": query}).json()
     assert body["data"] == {"ok": [{"id": "pp_reg_1"}, {"id": "pp_system_default"}], "bad": None}
     (error,) = body["errors"]
