@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final, NewType
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
@@ -20,8 +21,9 @@ DateTime = NewType("DateTime", str)
 def _serialize_datetime(value: object) -> str:
     if isinstance(value, str):
         return value
-    msg = f"DateTime cannot represent {type(value).__name__}"
-    raise TypeError(msg)
+    # A GraphQLError, like graphql-core's own scalars raise: the backend sent a bad value.
+    msg = f"DateTime cannot represent a {type(value).__name__} sent by the backend"
+    raise GraphQLError(msg)
 
 
 def _parse_datetime(value: object) -> str:
