@@ -16,14 +16,14 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
 
 from gateway import __version__
 from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
+from gateway.graphiql import graphiql_html
 from gateway.graphql_http import DocumentCache
 from gateway.medusa import MedusaClient
-from gateway.sandbox_wiring import SandboxBackend, start_sandbox
+from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.transport import KeepAliveTransport
 from schema.profiles import BackendProfile, custom_profile, profile_named
 from schema.schema import build_schema
@@ -49,7 +49,10 @@ def backend_profile(settings: Settings) -> BackendProfile:
 def create_app(
     settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
-    """Build the gateway; with no backend URL and no transport, wire the embedded sandbox."""
+    """Build the gateway; with no backend URL and no transport, wire the embedded sandbox.
+
+    Tests pass `transport` (a MockTransport, or the sandbox's ASGITransport) to stay hermetic.
+    """
     settings = settings if settings is not None else load_settings()
     profile = backend_profile(settings)
     schema = build_schema()
@@ -60,11 +63,12 @@ def create_app(
         max_aliases=settings.max_aliases,
     )
     monitor = ProjectionMonitor()
-    graphiql = get_graphql_ide_html("graphiql") if settings.graphiql else None
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
         transport = sandbox.transport
+    example_id = sandbox.state.demo_collection_id if sandbox else "<your payment collection id>"
+    graphiql = graphiql_html(*example_operation(example_id)) if settings.graphiql else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,79 @@
+"""Wire the embedded sandbox into the gateway when no backend is configured, loudly.
+
+The sandbox answers through `httpx.ASGITransport`, so the gateway's client, transport seam,
+error mapping and projection run exactly as they do against a real Medusa.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from gateway.config import Settings
+from gateway.sandbox import SandboxState, create_sandbox_app
+from schema.profiles import BackendProfile
+
+__all__ = ["SandboxBackend", "example_operation", "start_sandbox"]
+
+_log = logging.getLogger("gateway.sandbox")
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxBackend:
+    """The running sandbox: its transport, its demo key, and its demo data."""
+
+    transport: httpx.AsyncBaseTransport
+    publishable_key: str
+    state: SandboxState
+
+    def announce(self, settings: Settings) -> None:
+        """Say, unmissably, that no real Medusa is behind this gateway, and what to try."""
+        url = f"http://{settings.host}:{settings.port}/graphql"
+        lines = [
+            "=" * 78,
+            "NO BACKEND CONFIGURED (GATEWAY_MEDUSA_URL is unset): serving the EMBEDDED SANDBOX,",
+            "an in-process emulator of Medusa 2.21's store payment routes. Nothing you do",
+            "here reaches a real Medusa. Set GATEWAY_MEDUSA_URL to use yours.",
+            f"  GraphiQL:             {url}",
+            f"  paymentCollectionId:  {self.state.demo_collection_id}",
+            f"  settled collection:   {self.state.settled_collection_id}"
+            "  (payments, captures, refunds: GATEWAY_BACKEND_PROFILE=open)",
+            "  providerId:           pp_system_default",
+            f"  regionId:             {self.state.region_id}",
+            f"  logged-in customer:   Authorization: Bearer {self.state.customer_token}",
+            "=" * 78,
+        ]
+        for line in lines:
+            _log.warning("%s", line)
+
+
+def start_sandbox(profile: BackendProfile) -> SandboxBackend:
+    """A freshly seeded sandbox that projects what `profile` says the backend projects."""
+    state = SandboxState.seeded()
+    app = create_sandbox_app(state, allowed=profile.allowed)
+    return SandboxBackend(
+        transport=httpx.ASGITransport(app=app),
+        publishable_key=state.publishable_key,
+        state=state,
+    )
+
+
+def example_operation(collection_id: str) -> tuple[str, str]:
+    """The README's example mutation and its variables, prefilled in GraphiQL."""
+    query = (
+        "# The embedded sandbox is answering (no GATEWAY_MEDUSA_URL): run this mutation.\n"
+        "mutation Pay($input: CreatePaymentSessionInput!) {\n"
+        "  createPaymentSession(input: $input) {\n"
+        "    paymentCollection { id amount currencyCode paymentSessions { id status } }\n"
+        "    paymentSession { id status data }\n"
+        "  }\n"
+        "}\n"
+    )
+    variables = (
+        '{"input": {"paymentCollectionId": "'
+        + collection_id
+        + '", "providerId": "pp_system_default"}}'
+    )
+    return query, variables
