@@ -70,6 +70,7 @@ class SandboxState:
             "account_holders": [],
         }
     )
+    account_holder: dict[str, Any] | None = None
     carts: dict[str, dict[str, Any]] = field(default_factory=dict)
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     demo_collection_id: str = ""
@@ -138,7 +139,12 @@ class SandboxState:
         collection = self.collections[collection_id]
         context: dict[str, Any] = {}
         if customer:
-            context = {"customer": copy.deepcopy(self.customer), "account_holder": self._holder()}
+            # The customer is read before its account holder is created (once, then reused).
+            context = {"customer": copy.deepcopy(self.customer)}
+            if self.account_holder is None:
+                self.account_holder = self._holder()
+                self.customer["account_holders"] = [self.account_holder]
+            context["account_holder"] = copy.deepcopy(self.account_holder)
         stamp = _now()
         collection["payment_sessions"] = [
             {
@@ -281,6 +287,9 @@ class _Sandbox:
     async def body(self, request: Request, keys: Mapping[str, str]) -> dict[str, Any]:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         raw = await request.body()
+        if not media_type and not raw:
+            raw = b"{}"  # nothing sent at all: Express leaves an empty object
+            media_type = "application/json"
         if media_type != "application/json":
             raise _invalid("Field '' is required")  # the JSON parser skipped the body
         try:
