@@ -20,7 +20,7 @@ def sandbox_gateway() -> Iterator[tuple[TestClient, SandboxState]]:
     app = create_app(Settings(debug=True))
     with TestClient(app) as client:
         # The sandbox's state, reachable through its ASGI transport (for assertions only).
-        transport = app.state.medusa._http._transport  # noqa: SLF001
+        transport = app.state.medusa._http._transport
         state: SandboxState = transport.app.state.sandbox
         yield client, state
 
@@ -128,7 +128,7 @@ def test_backend_errors_from_the_sandbox(sandbox_gateway: tuple[TestClient, Sand
 def test_the_open_profile_shows_the_settled_graph() -> None:
     app = create_app(Settings(backend_profile="open"))
     with TestClient(app) as client:
-        state: SandboxState = app.state.medusa._http._transport.app.state.sandbox  # noqa: SLF001
+        state: SandboxState = app.state.medusa._http._transport.app.state.sandbox
         body = create(
             client,
             state.settled_collection_id,
