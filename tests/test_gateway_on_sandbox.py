@@ -27,10 +27,9 @@ def sandbox_gateway() -> Iterator[tuple[TestClient, SandboxState]]:
 
 def create(client: TestClient, collection_id: str, selection: str, **kwargs: Any) -> Any:
     query = (
-        """mutation ($input: CreatePaymentSessionInput!) {
-        createPaymentSession(input: $input) { %s } }"""
-        % selection
-    )  # noqa: UP031
+        "mutation ($input: CreatePaymentSessionInput!) "
+        f"{{ createPaymentSession(input: $input) {{ {selection} }} }}"
+    )
     variables = {"input": {"paymentCollectionId": collection_id, "providerId": "pp_system_default"}}
     variables["input"].update(kwargs.pop("input", {}))
     return client.post("/graphql", json={"query": query, "variables": variables}, **kwargs).json()
