@@ -39,6 +39,7 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._complete = False
+        self._keep_alive = False
         self.closed = False
         self.idle_since = loop.time()
 
@@ -71,6 +72,11 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
+    def on_headers_complete(self) -> None:
+        # Only meaningful while parsing: after the message, httptools has reset its state.
+        assert self._parser is not None  # noqa: S101  # callbacks come from this parser
+        self._keep_alive = self._parser.should_keep_alive()
+
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
         if self._size > _MAX_RESPONSE_BYTES:
@@ -101,7 +107,8 @@ class _Connection(asyncio.Protocol):
         """Send `request`, wait for the whole response: (status, headers, body, keep_alive)."""
         assert self._transport is not None  # noqa: S101  # connected before use
         self._parser = httptools.HttpResponseParser(self)
-        self._headers, self._body, self._size, self._complete = [], [], 0, False
+        self._headers, self._body, self._size = [], [], 0
+        self._complete = self._keep_alive = False
         self._waiter = self._loop.create_future()
         timer = None
         if read_timeout is not None:
@@ -115,7 +122,7 @@ class _Connection(asyncio.Protocol):
             self._waiter = None
         parser = self._parser
         self._parser = None
-        keep_alive = parser.should_keep_alive() and not self.closed
+        keep_alive = self._keep_alive and not self.closed
         self.idle_since = self._loop.time()
         return parser.get_status_code(), self._headers, b"".join(self._body), keep_alive
 
