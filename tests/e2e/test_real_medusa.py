@@ -211,3 +211,10 @@ def test_the_sandbox_answers_like_the_real_server(seed: Seed, query: str, body: 
 
 def test_profile_names_match_the_route() -> None:
     assert profile_named("medusa-2.21").allowed == MEDUSA_2_21_ALLOWED
+
+
+def test_the_drift_report_finds_no_drift_on_2_21(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.e2e import drift
+
+    assert drift.main([]) == 0
+    assert "0 of the recorded exchanges changed" in capsys.readouterr().out
