@@ -36,31 +36,21 @@ def check_limits(document: DocumentNode, *, max_depth: int, max_aliases: int) ->
         counter = _Counter(fragments, max_depth)
         depth = counter.depth(definition.selection_set, 0, frozenset())
         name = definition.name.value if definition.name else "anonymous"
+        problems = []
         if depth > max_depth:
-            errors.append(
-                GraphQLError(
-                    f"Operation '{name}' is nested deeper than the maximum depth of {max_depth}.",
-                    definition,
-                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
-                )
-            )
+            problems.append(f"is nested deeper than the maximum depth of {max_depth}.")
         if counter.fields > MAX_EXPANDED_FIELDS:
-            errors.append(
-                GraphQLError(
-                    f"Operation '{name}' expands to more than {MAX_EXPANDED_FIELDS} fields.",
-                    definition,
-                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
-                )
-            )
+            problems.append(f"expands to more than {MAX_EXPANDED_FIELDS} fields.")
         elif counter.aliases > max_aliases:
-            errors.append(
-                GraphQLError(
-                    f"Operation '{name}' uses {counter.aliases} aliases; "
-                    f"the maximum is {max_aliases}.",
-                    definition,
-                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
-                )
+            problems.append(f"uses {counter.aliases} aliases; the maximum is {max_aliases}.")
+        errors.extend(
+            GraphQLError(
+                f"Operation '{name}' {problem}",
+                definition,
+                extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
             )
+            for problem in problems
+        )
     return errors
 
 

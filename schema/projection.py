@@ -56,11 +56,7 @@ def needed_paths(
 
     `payload_type` is the type the field returns (a payload whose fields are Root or Link).
     """
-    walker = _Walker(fragments, variables)
-    for node in field_nodes:
-        if node.selection_set is not None and walker.included(node):
-            walker.walk(node.selection_set, payload_type, prefix=None, parents=())
-    return frozenset(walker.paths)
+    return _walk_all(field_nodes, payload_type, fragments, variables, prefix=None)
 
 
 def entity_paths(
@@ -70,11 +66,21 @@ def entity_paths(
     variables: Mapping[str, Any],
 ) -> frozenset[str]:
     """Backend paths needed under a field that returns an entity (or a list of them) directly."""
+    return _walk_all(field_nodes, entity_type, fragments, variables, prefix="") | {"id"}
+
+
+def _walk_all(
+    field_nodes: Iterable[FieldNode],
+    root_type: GraphQLObjectType,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    prefix: str | None,
+) -> frozenset[str]:
     walker = _Walker(fragments, variables)
     for node in field_nodes:
         if node.selection_set is not None and walker.included(node):
-            walker.walk(node.selection_set, entity_type, prefix="", parents=())
-    return frozenset(walker.paths | {"id"})
+            walker.walk(node.selection_set, root_type, prefix=prefix, parents=())
+    return frozenset(walker.paths)
 
 
 class _Walker:

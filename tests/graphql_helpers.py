@@ -17,6 +17,7 @@ from graphql import (
     validate,
 )
 
+from gateway.medusa_fields import RELATION_KEYS
 from schema.profiles import BackendProfile, profile_named
 from schema.projection import FieldsPlan, needed_paths, plan_fields
 from schema.schema import build_schema
@@ -63,3 +64,15 @@ def compile_plan(
     )
     chosen = profile_named(profile) if isinstance(profile, str) else profile
     return plan_fields(selection_paths(document, variables), chosen)
+
+
+def returned_paths(node: Any, prefix: str = "") -> set[str]:
+    """Column paths present in a Medusa answer (relations walked, JSON columns not)."""
+    paths: set[str] = set()
+    for row in node if isinstance(node, list) else [node]:
+        for key, value in row.items():
+            if key in RELATION_KEYS and isinstance(value, list | dict):
+                paths |= returned_paths(value, f"{prefix}{key}.")
+            else:
+                paths.add(f"{prefix}{key}")
+    return paths

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.medusa_fields import RELATION_KEYS, effective_fields, project
+from gateway.medusa_fields import effective_fields, project
 from schema.profiles import profile_named
 from schema.projection import mapping_of, plan_fields
 from schema.verify import dropped_paths
-from tests.graphql_helpers import graphql_schema, selection_paths
+from tests.graphql_helpers import graphql_schema, returned_paths, selection_paths
 
 RECORD = json.loads((Path(__file__).parent / "fixtures/settled_collection.json").read_text())[
     "payment_collection"
@@ -48,19 +47,6 @@ def selection(type_name: str, depth: int) -> st.SearchStrategy[str]:
 
 
 payload = st.tuples(selection("PaymentCollection", 3), st.none() | selection("PaymentSession", 2))
-
-
-def returned_paths(node: Any, prefix: str = "") -> set[str]:
-    """Column paths present in a projected answer (relations walked, JSON columns not)."""
-    paths: set[str] = set()
-    rows = node if isinstance(node, list) else [node]
-    for row in rows:
-        for key, value in row.items():
-            if key in RELATION_KEYS and isinstance(value, list | dict):
-                paths |= returned_paths(value, f"{prefix}{key}.")
-            else:
-                paths.add(f"{prefix}{key}")
-    return paths
 
 
 def check(collection_sel: str, session_sel: str | None, profile_name: str) -> None:

@@ -29,7 +29,8 @@ CONF
 fi
 chown "$PG_USER" "$LOG_DIR"
 if ! as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null
+  # The server would inherit our stderr (holding a caller's pipe open): redirect both.
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$LOG_DIR/postgres.log" -w -t 60 start >/dev/null 2>&1
 fi
 head -1 "$PGDATA/postmaster.pid" >"$MEDUSA_HOME/postgres.pid"
 if ! psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
@@ -63,9 +64,14 @@ log "installed ($(( $(date +%s) - T0 ))s)"
 if [ -f "$MEDUSA_HOME/medusa.pid" ] && kill -0 "$(cat "$MEDUSA_HOME/medusa.pid")" 2>/dev/null; then
   log "medusa already running (pid $(cat "$MEDUSA_HOME/medusa.pid"))"
 else
-  (cd "$APP_DIR" && NODE_ENV=development MEDUSA_DISABLE_TELEMETRY=true \
+  # A simple command in the background (no subshell left holding our stdout); setsid makes
+  # its PID its process-group id, which down.sh signals.
+  cd "$APP_DIR"
+  NODE_ENV=development MEDUSA_DISABLE_TELEMETRY=true \
     setsid ./node_modules/.bin/medusa start --host 127.0.0.1 --port "$MEDUSA_PORT" \
-    >"$LOG_DIR/medusa.log" 2>&1 </dev/null & echo $! >"$MEDUSA_HOME/medusa.pid")
+    >"$LOG_DIR/medusa.log" 2>&1 </dev/null &
+  echo $! >"$MEDUSA_HOME/medusa.pid"
+  cd - >/dev/null
 fi
 PID=$(cat "$MEDUSA_HOME/medusa.pid")
 for _ in $(seq 1 180); do

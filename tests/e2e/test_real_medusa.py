@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.medusa_fields import RELATION_KEYS, effective_fields
+from gateway.medusa_fields import effective_fields
 from gateway.sandbox import SandboxState, create_sandbox_app
 from schema.profiles import MEDUSA_2_21_ALLOWED, profile_named
 from schema.verify import dropped_paths
 from tests.e2e.medusa_backend import Seed, new_payment_collection, register_customer, store
-from tests.graphql_helpers import compile_plan, selection_paths
+from tests.graphql_helpers import compile_plan, returned_paths, selection_paths
 from tests.test_projection import TABLE
 from tests.test_sandbox_contract import shape
 
@@ -58,17 +58,6 @@ def test_the_core_mutation(seed: Seed, gateway: TestClient) -> None:
         "data": {"note": "e2e", "n": 1.5},
         "amount": 25,
     }
-
-
-def returned_paths(node: Any, prefix: str = "") -> set[str]:
-    paths: set[str] = set()
-    for row in node if isinstance(node, list) else [node]:
-        for key, value in row.items():
-            if key in RELATION_KEYS and isinstance(value, list | dict):
-                paths |= returned_paths(value, f"{prefix}{key}.")
-            else:
-                paths.add(f"{prefix}{key}")
-    return paths
 
 
 @pytest.mark.parametrize(
