@@ -13,6 +13,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.medusa_fields import effective_fields
 from gateway.sandbox import SandboxState, create_sandbox_app
+from gateway.transport import KeepAliveTransport
 from schema.profiles import MEDUSA_2_21_ALLOWED, profile_named
 from schema.verify import dropped_paths
 from tests.e2e.medusa_backend import Seed, new_payment_collection, register_customer, store
@@ -112,16 +113,47 @@ def test_a_customers_bearer_token_reaches_medusa(seed: Seed, gateway: TestClient
     assert guest["data"]["createPaymentSession"]["paymentSession"]["context"] == {}
 
 
-def test_a_locale_header_is_accepted(seed: Seed, gateway: TestClient) -> None:
-    # Medusa ignores the locale on this route (no visible effect), so success is what we can
-    # observe here; the forwarding itself is asserted in tests/test_endpoint.py.
-    body = create(
-        gateway,
-        new_payment_collection(seed),
-        f"{PC} {{ id }}",
-        headers={"x-medusa-locale": "fr-FR"},
+class Recording(httpx.AsyncBaseTransport):
+    """The gateway's real transport, keeping a copy of each request that went to Medusa."""
+
+    def __init__(self) -> None:
+        self.inner = KeepAliveTransport(max_connections=4, keepalive_expiry=4.0)
+        self.sent: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_locale_token_and_key_reach_medusa(seed: Seed) -> None:
+    recording = Recording()
+    settings = Settings(medusa_url=seed.base_url, publishable_key=seed.publishable_key)
+    with TestClient(create_app(settings, transport=recording)) as client:
+        body = create(
+            client,
+            new_payment_collection(seed),
+            f"{PC} {{ id }}",
+            headers={"x-medusa-locale": "fr-FR", "authorization": "Bearer not.a.jwt"},
+        )
+    assert "errors" not in body  # Medusa accepted it: an invalid token is a guest there
+    (sent,) = recording.sent
+    assert sent.headers["x-medusa-locale"] == "fr-FR"
+    assert sent.headers["authorization"] == "Bearer not.a.jwt"
+    assert sent.headers["x-publishable-api-key"] == seed.publishable_key
+
+
+def test_a_real_timeout_is_backend_timeout(seed: Seed) -> None:
+    settings = Settings(
+        medusa_url=seed.base_url, publishable_key=seed.publishable_key, request_timeout=0.001
     )
-    assert "errors" not in body
+    with TestClient(create_app(settings)) as client:
+        body = create(client, new_payment_collection(seed), f"{PC} {{ id }}")
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BACKEND_TIMEOUT"
+    assert "unknown" in error["message"]
 
 
 def test_error_codes_a_real_backend_produces(seed: Seed, gateway: TestClient) -> None:
