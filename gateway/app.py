@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from gateway import __version__
 from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
-from gateway.graphiql import graphiql_html
+from gateway.graphiql import STATIC_PATH, graphiql_asset, graphiql_html
 from gateway.graphql_http import DocumentCache
 from gateway.medusa import MedusaClient
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
@@ -93,6 +93,8 @@ def create_app(
     )
     endpoint = GraphQLEndpoint(settings, cache, profile, monitor, graphiql)
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
+    if settings.graphiql:
+        app.add_route(f"{STATIC_PATH}/{{name}}", graphiql_asset, methods=["GET"])
     app.add_route("/healthz", _healthz, methods=["GET"])
     app.add_route("/readyz", _readyz, methods=["GET"])
     if settings.cors_origins:
