@@ -10,10 +10,10 @@ import os
 import re
 from typing import Any, Final
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway import jsonio
 from gateway.config import Settings
 from gateway.graphql_http import (
     DocumentCache,
@@ -132,8 +132,10 @@ def _get_params(request: Request) -> dict[str, Any]:
         text = query.get(name)
         if text:
             try:
-                params[name] = orjson.loads(text)
-            except orjson.JSONDecodeError:
+                params[name] = jsonio.loads(text)
+            except jsonio.JSONTooComplex:
+                raise RequestProblem(400, f"`{name}` is nested too deeply.") from None
+            except ValueError:
                 raise RequestProblem(400, f"`{name}` is not valid JSON.") from None
     return params
 
@@ -151,8 +153,10 @@ async def _post_params(request: Request, limit: int) -> object:
         if len(body) > limit:
             raise RequestProblem(413, f"The request body exceeds {limit} bytes.")
     try:
-        params = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        params = jsonio.loads(bytes(body))
+    except jsonio.JSONTooComplex:
+        raise RequestProblem(400, "The request body is nested too deeply.") from None
+    except ValueError:
         raise RequestProblem(400, "The request body is not valid JSON.") from None
     if isinstance(params, list):
         raise RequestProblem(400, "Batched requests are not supported: send one operation.")

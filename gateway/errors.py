@@ -125,6 +125,7 @@ _STATUS_CODES: Final[Mapping[int, str]] = {
     403: "FORBIDDEN",
     404: "NOT_FOUND",
     409: "CONFLICT",
+    413: "BAD_USER_INPUT",  # the client's data exceeds Medusa's body limit
     422: "BAD_USER_INPUT",
 }
 

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -33,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
+from gateway import jsonio
 from gateway.errors import GatewayError
 from gateway.limits import check_limits
 from schema.build import FieldNotExposedError
@@ -250,7 +250,7 @@ def render(body: dict[str, Any], *, status: int, modern: bool, request_id: str) 
     """Serialize a response body with the negotiated media type."""
     media_type = _GRAPHQL_RESPONSE_JSON if modern else _JSON
     return Response(
-        orjson.dumps(body),
+        jsonio.dumps(body),
         status_code=status,
         media_type=f"{media_type}; charset=utf-8",
         headers={"x-request-id": request_id},

@@ -16,8 +16,8 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
-import orjson
 
+from gateway import jsonio
 from gateway.errors import (
     BackendConnectionLost,
     BackendProtocolError,
@@ -177,7 +177,11 @@ class MedusaClient:
         trace: list[UpstreamCall] | None,
     ) -> tuple[int, object]:
         headers = self._headers(forwarded, has_body=body is not None)
-        content = None if body is None else orjson.dumps(body)
+        try:
+            content = None if body is None else jsonio.dumps(body)
+        except jsonio.JSONTooComplex:
+            msg = "data is nested too deeply to forward."
+            raise RequestError(msg) from None
         started = time.perf_counter()
         status: int | None = None
         try:
@@ -209,8 +213,8 @@ class MedusaClient:
 
 def _decode(response: httpx.Response) -> object:
     try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+        return jsonio.loads(response.content)
+    except ValueError:
         if response.status_code >= 400:
             return None  # a proxy's HTML error page: the status alone decides
         raise BackendProtocolError(response.status_code, "not JSON") from None

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway import jsonio
 from gateway.medusa_fields import effective_fields, project
 
 __all__ = ["SandboxState", "create_sandbox_app"]
@@ -293,10 +293,10 @@ class _Sandbox:
         if media_type != "application/json":
             raise _invalid("Field '' is required")  # the JSON parser skipped the body
         try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError as exc:
+            body = jsonio.loads(raw) if raw else None
+        except ValueError as exc:
             raise _Rejected(
-                400, {"message": f"Unexpected token in JSON: {exc.msg}", "type": "invalid_data"}
+                400, {"message": f"Unexpected token in JSON: {exc}", "type": "invalid_data"}
             ) from None
         if not isinstance(body, dict):
             raise _invalid("Field '' is required")
@@ -434,7 +434,7 @@ def _check(name: str, kind: str, body: Mapping[str, Any]) -> list[str]:
 
 def _json(status: int, body: Mapping[str, Any]) -> Response:
     return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json; charset=utf-8"
+        jsonio.dumps(body), status_code=status, media_type="application/json; charset=utf-8"
     )
 
 

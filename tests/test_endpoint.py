@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -453,3 +454,53 @@ def test_graphiql_assets_are_served_locally_and_only_those(gateway: GatewayFacto
     assert "immutable" in script.headers["cache-control"]
     assert client.get("/graphql/static/README.md").status_code == 404
     assert client.get("/graphql/static/..%2F..%2Fconfig.py").status_code == 404
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_deep_but_valid_data_is_forwarded_and_echoed(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    # orjson refuses > 254 levels when encoding: the gateway falls back instead of failing.
+    data = nested(400)
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.read())
+        collection = {
+            "id": "p",
+            "payment_sessions": [{"id": "s", "provider_id": "pp", "data": sent["data"]}],
+        }
+        return httpx.Response(200, content=json.dumps({"payment_collection": collection}))
+
+    medusa.respond = echo
+    query = (
+        "mutation ($input: CreatePaymentSessionInput!) "
+        "{ createPaymentSession(input: $input) { paymentSession { data } } }"
+    )
+    variables = {"input": {"paymentCollectionId": "p", "providerId": "pp", "data": data}}
+    response = gateway().post(
+        "/graphql",
+        content=json.dumps({"query": query, "variables": variables}),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200
+    assert (
+        json.loads(response.text)["data"]["createPaymentSession"]["paymentSession"]["data"] == data
+    )
+
+
+def test_absurdly_nested_json_is_a_clear_bad_request(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    body = '{"query": "{ __typename }", "variables": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"
+    response = gateway().post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["errors"][0]["message"]
+    assert medusa.requests == []

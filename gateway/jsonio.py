@@ -1,0 +1,44 @@
+"""JSON at every boundary: orjson on the fast path, the standard library where orjson refuses.
+
+orjson will not encode structures nested deeper than 254 levels or integers beyond 64 bits,
+and will not decode documents nested deeper than 1024; such values are valid JSON that a
+client may legitimately send as payment `data`, so they fall back to `json` (slower, rare).
+Only what neither can handle raises `JSONTooComplex`, which callers turn into a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+__all__ = ["JSONTooComplex", "dumps", "loads"]
+
+
+class JSONTooComplex(ValueError):
+    """Valid-looking JSON nested too deeply for this process to handle safely."""
+
+
+def dumps(value: object) -> bytes:
+    """Compact UTF-8 JSON."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        except RecursionError:
+            msg = "JSON value nested too deeply"
+            raise JSONTooComplex(msg) from None
+
+
+def loads(data: bytes | str) -> Any:  # noqa: ANN401  # any JSON value
+    """Parse JSON; `ValueError` for invalid JSON, `JSONTooComplex` for absurd nesting."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(data)
+        except RecursionError:
+            msg = "JSON document nested too deeply"
+            raise JSONTooComplex(msg) from None
