@@ -18,6 +18,7 @@ from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
 
+from gateway.errors import BackendProtocolError
 from schema.enums import to_enum
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
 from schema.projection import FieldsPlan
@@ -55,11 +56,20 @@ class FieldNotExposedError(Exception):
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """Stands in for a relation the backend sent with the wrong JSON type."""
+
+    path: str
+
+
 def resolve_attribute(source: object, name: str) -> object:
-    """Strawberry's default resolver (getattr), plus the NotExposed check."""
+    """Strawberry's default resolver (getattr), plus the marker checks."""
     value = getattr(source, name)
     if value.__class__ is NotExposed:
         raise FieldNotExposedError(value)
+    if value.__class__ is Malformed:
+        raise BackendProtocolError(200, f"unexpected value for `{value.path}`")
     return value
 
 
@@ -147,7 +157,11 @@ class _Builder:
         assert spec.child is not None  # noqa: S101  # relations always have a child type
         child_prefix = f"{path}."
         if mapping.many:
+            if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
+                return Malformed(path)
             return [self.entity(spec.child, item, child_prefix, obj) for item in value]
+        if not isinstance(value, Mapping):
+            return Malformed(path)
         return self.entity(spec.child, value, child_prefix, obj)
 
     def resolve_links(self, root: object, root_raw: Mapping[str, Any]) -> None:
@@ -155,6 +169,9 @@ class _Builder:
             if mapping.key is None:
                 continue
             targets = getattr(root, mapping.relation, None)
+            if targets.__class__ is Malformed:
+                obj.__dict__[attr] = targets
+                continue
             if targets.__class__ is NotExposed or mapping.key not in raw:
                 obj.__dict__[attr] = (
                     targets

@@ -75,8 +75,8 @@ def _created_session(
     is ours (Medusa lists sessions in creation order).
     """
     sessions: list[PaymentSession] | NotExposed | None = collection.payment_sessions
-    if isinstance(sessions, NotExposed):
-        return sessions
+    if not isinstance(sessions, list):
+        return sessions  # a marker: reading it reports why
     if not sessions:
         return None
     if len(sessions) == 1:

@@ -504,3 +504,22 @@ def test_absurdly_nested_json_is_a_clear_bad_request(
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["errors"][0]["message"]
     assert medusa.requests == []
+
+
+@pytest.mark.parametrize("bad", ["oops", [1, 2], {"id": "x"}, 42])
+def test_a_relation_of_the_wrong_type_is_a_backend_error_on_that_field(
+    gateway: GatewayFactory, medusa: FakeMedusa, bad: object
+) -> None:
+    medusa.respond = lambda _: httpx.Response(
+        200, json={"payment_collection": {"id": "p", "amount": 3, "payment_sessions": bad}}
+    )
+    selection = f"{PC} {{ amount paymentSessions {{ id }} }} paymentSession {{ id }}"
+    body = post(gateway(), mutation(selection)).json()
+    payload = body["data"]["createPaymentSession"]
+    assert payload[PC] == {"amount": 3, "paymentSessions": None}
+    assert payload["paymentSession"] is None
+    codes = {(tuple(e["path"]), e["extensions"]["code"]) for e in body["errors"]}
+    assert codes == {
+        (("createPaymentSession", PC, "paymentSessions"), "BACKEND_ERROR"),
+        (("createPaymentSession", "paymentSession"), "BACKEND_ERROR"),
+    }
