@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+import strawberry.federation
 from strawberry.schema.config import StrawberryConfig
 
 from schema.build import resolve_attribute
@@ -14,11 +15,16 @@ __all__ = ["build_schema", "print_sdl"]
 
 
 def build_schema() -> strawberry.Schema:
-    """A fresh schema instance (cheap enough for tests; the app builds one at start-up)."""
-    return strawberry.Schema(
+    """A fresh schema instance (cheap enough for tests; the app builds one at start-up).
+
+    A Federation 2 subgraph schema: `_service { sdl }` lets Apollo Router/Gateway or Hive
+    Gateway compose it into a supergraph; entity types carry `@key(fields: "id")`.
+    """
+    return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(default_resolver=resolve_attribute, scalar_map=SCALAR_MAP),
+        federation_version="2.7",
     )
 
 

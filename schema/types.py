@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 from schema.enums import PaymentCollectionStatus, PaymentSessionStatus
 from schema.mapping import back_reference, column, link, relation, root
@@ -27,10 +29,14 @@ __all__ = [
     "RefundReason",
 ]
 
-_ID_DESCRIPTION = "The {}'s ID."
+#: Federation: other subgraphs may reference and extend these types by id. Not resolvable here:
+#: Medusa's store API cannot fetch a payment collection (or its rows) by id alone.
+_ENTITY = [Key(fields=FieldSet("id"), resolvable=False)]
 
 
-@strawberry.type(description="A payment provider enabled for a payment collection.")
+@strawberry.type(
+    description="A payment provider enabled for a payment collection.", directives=_ENTITY
+)
 class PaymentProvider:
     """Medusa's StorePaymentProvider."""
 
@@ -38,7 +44,7 @@ class PaymentProvider:
     is_enabled: bool | None = column("is_enabled", "Whether the provider is enabled.")
 
 
-@strawberry.type(description="The reason given for a refund.")
+@strawberry.type(description="The reason given for a refund.", directives=_ENTITY)
 class RefundReason:
     """Medusa's BaseRefundReason."""
 
@@ -53,7 +59,7 @@ class RefundReason:
     updated_at: DateTime | None = column("updated_at", "The date the refund reason was updated.")
 
 
-@strawberry.type(description="The details of a captured payment.")
+@strawberry.type(description="The details of a captured payment.", directives=_ENTITY)
 class Capture:
     """Medusa's BaseCapture."""
 
@@ -66,7 +72,7 @@ class Capture:
     )
 
 
-@strawberry.type(description="The refund's details.")
+@strawberry.type(description="The refund's details.", directives=_ENTITY)
 class Refund:
     """Medusa's BaseRefund."""
 
@@ -84,7 +90,7 @@ class Refund:
     )
 
 
-@strawberry.type(description="The payment's details.")
+@strawberry.type(description="The payment's details.", directives=_ENTITY)
 class Payment:
     """Medusa's BasePayment."""
 
@@ -121,7 +127,7 @@ class Payment:
     )
 
 
-@strawberry.type(description="The payment session's details.")
+@strawberry.type(description="The payment session's details.", directives=_ENTITY)
 class PaymentSession:
     """Medusa's StorePaymentSession."""
 
@@ -156,7 +162,7 @@ class PaymentSession:
     )
 
 
-@strawberry.type(description="The payment collection's details.")
+@strawberry.type(description="The payment collection's details.", directives=_ENTITY)
 class PaymentCollection:
     """Medusa's StorePaymentCollection."""
 
