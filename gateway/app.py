@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
 from fastapi import FastAPI
@@ -23,11 +23,15 @@ from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, graphiql_asset, graphiql_html
 from gateway.graphql_http import DocumentCache
 from gateway.medusa import MedusaClient
+from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.transport import KeepAliveTransport
 from schema.profiles import BackendProfile, custom_profile, profile_named
 from schema.schema import build_schema
 from schema.verify import ProjectionMonitor
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["create_app"]
 
@@ -47,11 +51,15 @@ def backend_profile(settings: Settings) -> BackendProfile:
 
 
 def create_app(
-    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the gateway; with no backend URL and no transport, wire the embedded sandbox.
 
-    Tests pass `transport` (a MockTransport, or the sandbox's ASGITransport) to stay hermetic.
+    Tests pass `transport` (a MockTransport, or the sandbox's ASGITransport) to stay hermetic,
+    and `tracer_provider` to trace in memory; otherwise the OTEL_* variables decide tracing.
     """
     settings = settings if settings is not None else load_settings()
     profile = backend_profile(settings)
@@ -63,6 +71,7 @@ def create_app(
         max_aliases=settings.max_aliases,
     )
     monitor = ProjectionMonitor()
+    observability = _observability(settings, monitor, profile.name, tracer_provider)
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
@@ -78,10 +87,13 @@ def create_app(
         if sandbox is not None:
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings)
-        async with _http_client(settings, transport) as http:
-            app.state.medusa = MedusaClient(http, default_key=default_key)
-            app.state.monitor = monitor
-            yield
+        try:
+            async with _http_client(settings, transport, observability) as http:
+                app.state.medusa = MedusaClient(http, default_key=default_key)
+                app.state.monitor = monitor
+                yield
+        finally:
+            observability.shutdown()
 
     app = FastAPI(
         title="medusa-graphql-gateway",
@@ -91,12 +103,16 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    endpoint = GraphQLEndpoint(settings, cache, profile, monitor, graphiql)
+    endpoint = GraphQLEndpoint(
+        settings, cache, profile, monitor, graphiql, observability=observability
+    )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if settings.graphiql:
         app.add_route(f"{STATIC_PATH}/{{name}}", graphiql_asset, methods=["GET"])
     app.add_route("/healthz", _healthz, methods=["GET"])
     app.add_route("/readyz", _readyz, methods=["GET"])
+    if observability.metrics is not None:
+        app.add_route("/metrics", observability.metrics.endpoint, methods=["GET"])
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -117,8 +133,28 @@ def create_app(
     return app
 
 
+def _observability(
+    settings: Settings,
+    monitor: ProjectionMonitor,
+    profile: str,
+    tracer_provider: TracerProvider | None,
+) -> Observability:
+    metrics = (
+        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
+    )
+    owns_provider = tracer_provider is None
+    if tracer_provider is None:
+        tracer_provider = tracing_from_env()
+    return Observability(
+        metrics=metrics,
+        tracer_provider=tracer_provider,
+        owns_provider=owns_provider,
+        access_log=settings.access_log,
+    )
+
+
 def _http_client(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None
+    settings: Settings, transport: httpx.AsyncBaseTransport | None, observability: Observability
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
@@ -133,7 +169,7 @@ def _http_client(
         )
     return httpx.AsyncClient(
         base_url=settings.medusa_base_url or _TEST_BASE_URL,
-        transport=transport,
+        transport=observability.instrument(transport),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,

@@ -7,7 +7,6 @@ environment. Prefer the environment for the publishable key: flags are visible i
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import get_args, get_origin
@@ -80,19 +79,21 @@ def _serve(settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415  # not needed by export-schema
 
     from gateway.app import create_app  # noqa: PLC0415
+    from gateway.logging_setup import configure_logging  # noqa: PLC0415
 
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(settings)
+    try:
+        app = create_app(settings)
+    except SettingsError as error:  # the OTEL_* variables are checked here
+        print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
+        return 2
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,  # per-request logging costs ~10% throughput; errors are still logged
+        log_config=None,  # uvicorn's loggers go through ours (text or JSON, request ids)
+        access_log=False,  # uvicorn's own access log is slow; GATEWAY_ACCESS_LOG is ours
         server_header=False,
         proxy_headers=False,
     )

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or one JSON object per line."
+    )
+    access_log: bool = Field(
+        default=False,
+        description="Log one line per /graphql request (operation, outcome code, duration, id).",
+    )
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
 
     _split_lists = field_validator("backend_allowed_fields", "cors_origins", mode="before")(
         _split_csv

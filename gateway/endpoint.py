@@ -29,6 +29,7 @@ from gateway.graphql_http import (
     wants_graphql_response,
 )
 from gateway.medusa import ForwardedHeaders, MedusaClient
+from gateway.observability import Observability, Observation
 from schema.context import GatewayContext
 from schema.profiles import BackendProfile
 from schema.verify import ProjectionMonitor
@@ -49,6 +50,8 @@ class GraphQLEndpoint:
         profile: BackendProfile,
         monitor: ProjectionMonitor,
         graphiql_html: str | None,
+        *,
+        observability: Observability | None = None,
     ) -> None:
         self._cache = cache
         self._schema = cache.schema
@@ -58,10 +61,21 @@ class GraphQLEndpoint:
         self._graphiql_html = graphiql_html
         self._max_query = settings.max_query_bytes
         self._max_body = settings.max_query_bytes + _VARIABLES_ALLOWANCE
+        self._observability = observability or Observability.disabled()
 
     async def handle(self, request: Request) -> Response:
-        """Handle one HTTP request on /graphql."""
+        """Handle one HTTP request on /graphql, observed (metrics, span, access log)."""
         request_id = _request_id(request)
+        seen = self._observability.start(request, request_id)
+        status = 500
+        try:
+            response = await self._respond(request, request_id, seen)
+            status = response.status_code
+            return response
+        finally:
+            self._observability.finish(seen, status)
+
+    async def _respond(self, request: Request, request_id: str, seen: Observation) -> Response:
         modern = wants_graphql_response(request)
         try:
             if request.method == "GET":
@@ -78,6 +92,7 @@ class GraphQLEndpoint:
             compiled = self._cache.compile(graphql_request.query)
             if compiled.errors:
                 errors = [format_error(error, request_id) for error in compiled.errors]
+                seen.code = errors[0]["extensions"]["code"]
                 return render(
                     {"errors": errors},
                     status=400 if modern else 200,
@@ -85,15 +100,17 @@ class GraphQLEndpoint:
                     request_id=request_id,
                 )
             operation = select_operation(compiled, graphql_request.operation_name)
+            seen.note_operation(operation)
             if request.method == "GET" and is_mutation(operation):
                 raise RequestProblem(405, "Mutations are only accepted over POST.")
         except RequestProblem as problem:
+            seen.code = problem.code
             return problem_response(problem, modern=modern, request_id=request_id)
 
         medusa: MedusaClient = request.app.state.medusa
         context = GatewayContext(
             medusa=medusa,
-            headers=ForwardedHeaders.from_raw(request.headers.raw),
+            headers=ForwardedHeaders.from_raw(request.headers.raw, request_id=request_id),
             profile=self._profile,
             monitor=self._monitor,
             request_id=request_id,
@@ -104,6 +121,7 @@ class GraphQLEndpoint:
         status = 200
         if result.errors:
             body["errors"] = [format_error(error, request_id) for error in result.errors]
+            seen.code = body["errors"][0]["extensions"]["code"]
             if result.data is None and all(error.path is None for error in result.errors):
                 # Nothing executed (e.g. variables did not coerce): a request error.
                 status = 400 if modern else 200

@@ -53,9 +53,18 @@ class ForwardedHeaders:
     items: tuple[tuple[bytes, bytes], ...]
 
     @classmethod
-    def from_raw(cls, raw: list[tuple[bytes, bytes]]) -> ForwardedHeaders:
-        """Keep only the allow-listed, non-empty headers of an ASGI request."""
-        return cls(tuple((k, v) for k, v in raw if k in FORWARDED_HEADERS and v.strip()))
+    def from_raw(
+        cls, raw: list[tuple[bytes, bytes]], *, request_id: str | None = None
+    ) -> ForwardedHeaders:
+        """Keep only the allow-listed, non-empty headers of an ASGI request.
+
+        `request_id` (already checked by the endpoint) is sent as `x-request-id`, so the
+        backend's logs can be joined with ours.
+        """
+        items = tuple((k, v) for k, v in raw if k in FORWARDED_HEADERS and v.strip())
+        if request_id is not None:
+            items += ((b"x-request-id", request_id.encode("ascii")),)
+        return cls(items)
 
     def has_key(self) -> bool:
         """Whether the client sent its own publishable key."""

@@ -17,7 +17,8 @@ PC = "paymentCollection"
 
 @pytest.fixture
 def sandbox_gateway() -> Iterator[tuple[TestClient, SandboxState]]:
-    app = create_app(Settings(debug=True))
+    # metrics=False: no metering wrapper, so the sandbox's ASGI transport is the client's own.
+    app = create_app(Settings(debug=True, metrics=False))
     with TestClient(app) as client:
         # The sandbox's state, reachable through its ASGI transport (for assertions only).
         transport = app.state.medusa._http._transport
@@ -125,7 +126,7 @@ def test_backend_errors_from_the_sandbox(sandbox_gateway: tuple[TestClient, Sand
 
 
 def test_the_open_profile_shows_the_settled_graph() -> None:
-    app = create_app(Settings(backend_profile="open"))
+    app = create_app(Settings(backend_profile="open", metrics=False))
     with TestClient(app) as client:
         state: SandboxState = app.state.medusa._http._transport.app.state.sandbox
         body = create(
