@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any, Final
 
+import orjson
+
 from gateway.config import Settings
 from gateway.observability import REQUEST_ID
 
@@ -61,7 +63,10 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # what orjson refuses (ints beyond 64 bits, deep nesting)
+            return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 def _utc(created: float) -> str:

@@ -182,6 +182,8 @@ def test_the_formatter_keeps_extras_and_survives_odd_values() -> None:
     assert entry["odd"] in {"{1, 2}", "{2, 1}"}
     assert "color_message" not in entry
     assert "ValueError: bad" in entry["exception"]
+    record.big = 2**70  # beyond orjson: the standard library writes it
+    assert json.loads(JsonFormatter().format(record))["big"] == 2**70
 
 
 def test_the_filter_tags_records_only_inside_a_request() -> None:
