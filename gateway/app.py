@@ -128,6 +128,7 @@ def create_app(
                 "apollographql-client-version",
             ],
             allow_credentials="*" not in settings.cors_origins,
+            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
             max_age=600,
         )
     return app

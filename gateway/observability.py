@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar, Token
@@ -429,7 +430,10 @@ def tracing_from_env(environ: Mapping[str, str] | None = None) -> TracerProvider
     defaults = {} if env.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: _SERVICE_NAME}
     provider = SdkTracerProvider(resource=Resource.create(defaults))
     for name in names:
-        exporter: SpanExporter = ConsoleSpanExporter() if name == "console" else _otlp(env)
+        exporter: SpanExporter = (
+            # stdout as it is now: the exporter's default is bound when its module is imported.
+            ConsoleSpanExporter(out=sys.stdout) if name == "console" else _otlp(env)
+        )
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 

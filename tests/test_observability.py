@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -427,3 +428,65 @@ def test_the_app_reads_otel_variables_at_start_up(monkeypatch: pytest.MonkeyPatc
             Settings(medusa_url="http://medusa.test"),
             transport=httpx.MockTransport(lambda _: httpx.Response(200)),
         )
+
+
+def test_an_operator_gets_traces_from_otel_variables_alone(
+    monkeypatch: pytest.MonkeyPatch, medusa: FakeMedusa, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No code: OTEL_TRACES_EXPORTER=console, and spans are flushed when the app stops."""
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "checkout-gateway")
+    app = create_app(
+        Settings(medusa_url="http://medusa.test", publishable_key=PUBLISHABLE_KEY),
+        transport=httpx.MockTransport(medusa.handler),
+    )
+    with TestClient(app) as client:
+        pay(client)
+    out = capsys.readouterr().out
+    assert '"name": "mutation Pay"' in out
+    assert '"service.name": "checkout-gateway"' in out
+    assert "traceparent" in medusa.last.headers
+
+
+def test_the_access_log_line_names_the_trace(
+    medusa: FakeMedusa,
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    provider, exporter = spans
+    with (
+        caplog.at_level(logging.INFO, logger="gateway.access"),
+        traced_gateway(medusa, provider, access_log=True) as client,
+    ):
+        pay(client, headers={"x-request-id": "req-t"})
+    (server,) = by_kind(exporter.get_finished_spans(), SpanKind.SERVER)
+    (record,) = [r for r in caplog.records if r.name == "gateway.access"]
+    assert record.request_id == "req-t"  # type: ignore[attr-defined]
+    assert record.trace_id == f"{server.context.trace_id:032x}"  # type: ignore[attr-defined]
+    assert record.span_id == f"{server.context.span_id:016x}"  # type: ignore[attr-defined]
+
+
+def test_a_crash_in_the_endpoint_is_counted_as_an_internal_error(
+    medusa: FakeMedusa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(*_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("gateway.endpoint.run", crash)
+    app = create_app(
+        Settings(medusa_url="http://medusa.test", publishable_key=PUBLISHABLE_KEY),
+        transport=httpx.MockTransport(medusa.handler),
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert pay(client).status_code == 500
+        found = samples(client)
+    labels = {"operation": "Pay", "code": "INTERNAL_SERVER_ERROR"}
+    assert value(found, "gateway_requests_total", **labels) == 1
+    assert value(found, "gateway_requests_in_flight") == 0
+
+
+def test_browsers_may_read_the_request_id_cross_origin(gateway: GatewayFactory) -> None:
+    client = gateway(cors_origins=["https://shop.example"])
+    response = pay(client, headers={"origin": "https://shop.example"})
+    assert response.headers["access-control-expose-headers"] == "x-request-id"
+    assert response.headers["x-request-id"]
