@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -490,3 +491,30 @@ def test_browsers_may_read_the_request_id_cross_origin(gateway: GatewayFactory) 
     response = pay(client, headers={"origin": "https://shop.example"})
     assert response.headers["access-control-expose-headers"] == "x-request-id"
     assert response.headers["x-request-id"]
+
+
+def test_a_sampled_out_request_sends_traceparent_without_paying_for_a_client_span(
+    medusa: FakeMedusa,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with traced_gateway(medusa, provider) as client:
+        pay(client, headers={"x-request-id": "unsampled"})
+    provider.shutdown()
+    assert exporter.get_finished_spans() == ()
+    _, trace_id, _, flags = medusa.last.headers["traceparent"].split("-")
+    assert int(trace_id, 16) != 0
+    assert int(flags, 16) & 1 == 0  # not sampled: Medusa's tracer should not record either
+    assert medusa.last.headers["x-request-id"] == "unsampled"
+
+
+def test_backend_calls_outside_a_request_are_not_traced(
+    medusa: FakeMedusa, spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = spans
+    medusa.respond = lambda _: httpx.Response(200, json={})
+    with traced_gateway(medusa, provider) as client:
+        assert client.get("/readyz").status_code == 200
+    assert exporter.get_finished_spans() == ()
+    assert "traceparent" not in medusa.last.headers
