@@ -4,7 +4,14 @@ Cheap on the hot path by construction: with tracing off (the default) no OpenTel
 is touched per request, and metric children are bound once per label set and then cached, so
 a request costs a few dict lookups and counter increments. Tracing is configured only by the
 standard `OTEL_*` variables (`tracing_from_env`); backend calls are traced by wrapping the
-httpx transport with opentelemetry-instrumentation-httpx, which also sends `traceparent`.
+httpx transport with opentelemetry-instrumentation-httpx, which also sends `traceparent`
+(calls of sampled-out requests skip it: see `_TracedWhenSampled`).
+
+    Observability            per app: built by create_app, handed to the endpoint
+    ├── GatewayMetrics       the registry served on /metrics (+ ProjectionMonitor's counts)
+    ├── TracerProvider       from OTEL_* (or a test's in-memory one); None: tracing off
+    └── start() / finish()   per request -> Observation (id, operation, outcome code, span)
+    backend transport = _TracedWhenSampled(MeteredTransport(KeepAliveTransport | test's))
 """
 
 from __future__ import annotations
