@@ -33,6 +33,8 @@ __all__ = [
     "ForwardedHeaders",
     "MedusaClient",
     "UpstreamCall",
+    "check_id",
+    "check_session_input",
 ]
 
 #: Request headers a client may pass through to Medusa (lower-case); nothing else is forwarded.
@@ -108,15 +110,8 @@ class MedusaClient:
 
         Returns the answer's `payment_collection` object; appends the call to `trace`.
         """
-        if not _ID_PATTERN.fullmatch(collection_id):
-            msg = "paymentCollectionId must be 1-128 letters, digits, '_' or '-'."
-            raise RequestError(msg)
-        if not provider_id or len(provider_id) > _MAX_PROVIDER_ID:
-            msg = f"providerId must be a non-empty string of at most {_MAX_PROVIDER_ID} characters."
-            raise RequestError(msg)
-        if data is not None and not isinstance(data, Mapping):
-            msg = "data must be a JSON object."
-            raise RequestError(msg)
+        check_id(collection_id, "paymentCollectionId")
+        check_session_input(provider_id, data)
         body: dict[str, Any] = {"provider_id": provider_id}
         if data is not None:
             body["data"] = data
@@ -148,6 +143,54 @@ class MedusaClient:
         if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
             raise BackendProtocolError(status, "no payment_providers list in the answer")
         return providers
+
+    async def retrieve_cart(
+        self,
+        cart_id: str,
+        *,
+        fields: str,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+    ) -> dict[str, Any]:
+        """`GET /store/carts/{id}?fields=` (read-only): the cart object, projected.
+
+        The cart route projects more payment-collection columns than the payment-sessions
+        route, which is why reads of a cart's collection go through it.
+        """
+        check_id(cart_id, "cartId")
+        path = f"/store/carts/{quote(cart_id, safe='')}"
+        status, payload = await self._send("GET", path, {"fields": fields}, None, headers, trace)
+        cart = payload.get("cart") if isinstance(payload, dict) else None
+        if not isinstance(cart, dict) or not isinstance(cart.get("id"), str):
+            raise BackendProtocolError(status, "no cart in the answer")
+        return cart
+
+    async def create_cart_payment_collection(
+        self,
+        cart_id: str,
+        *,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+    ) -> str:
+        """`POST /store/payment-collections {cart_id}`: the cart's collection id.
+
+        Get-or-create on Medusa's side (an existing collection is returned unchanged), so
+        unlike the session call it is safe to repeat; it is still sent once per operation.
+        """
+        check_id(cart_id, "cartId")
+        status, payload = await self._send(
+            "POST",
+            "/store/payment-collections",
+            {"fields": "id"},
+            {"cart_id": cart_id},
+            headers,
+            trace,
+        )
+        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
+        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
+            raise BackendProtocolError(status, "no payment_collection in the answer")
+        collection_id: str = collection["id"]
+        return collection_id
 
     async def health(self) -> bool:
         """Whether Medusa answers `GET /health` with 200 (for /readyz)."""
@@ -209,6 +252,23 @@ class MedusaClient:
         if response.status_code >= 400:
             raise BackendRejected.from_medusa(response.status_code, payload)
         return response.status_code, payload
+
+
+def check_session_input(provider_id: str, data: object) -> None:
+    """Reject a session body Medusa would refuse, before anything is sent or created."""
+    if not provider_id or len(provider_id) > _MAX_PROVIDER_ID:
+        msg = f"providerId must be a non-empty string of at most {_MAX_PROVIDER_ID} characters."
+        raise RequestError(msg)
+    if data is not None and not isinstance(data, Mapping):
+        msg = "data must be a JSON object."
+        raise RequestError(msg)
+
+
+def check_id(value: str, name: str) -> None:
+    """Ids become URL path segments: only Medusa's id alphabet gets through."""
+    if not _ID_PATTERN.fullmatch(value):
+        msg = f"{name} must be 1-128 letters, digits, '_' or '-'."
+        raise RequestError(msg)
 
 
 def _decode(response: httpx.Response) -> object:

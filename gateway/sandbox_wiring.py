@@ -40,6 +40,7 @@ class SandboxBackend:
             f"  paymentCollectionId:  {self.state.demo_collection_id}",
             f"  settled collection:   {self.state.settled_collection_id}"
             "  (payments, captures, refunds: GATEWAY_BACKEND_PROFILE=open)",
+            f"  cartId (no collection yet, for initiatePaymentSession): {self.state.demo_cart_id}",
             "  providerId:           pp_system_default",
             f"  regionId:             {self.state.region_id}",
             f"  logged-in customer:   Authorization: Bearer {self.state.customer_token}",

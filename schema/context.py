@@ -8,7 +8,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
-from schema.loaders import ProvidersKey, payment_providers_loader
+from schema.loaders import CartLoader, ProvidersKey, payment_providers_loader
 from schema.profiles import BackendProfile
 from schema.verify import ProjectionMonitor
 
@@ -29,6 +29,7 @@ class GatewayContext:
     _providers: DataLoader[ProvidersKey, list[dict[str, Any]]] | None = field(
         default=None, repr=False
     )
+    _carts: CartLoader | None = field(default=None, repr=False)
 
     @property
     def providers(self) -> DataLoader[ProvidersKey, list[dict[str, Any]]]:
@@ -36,3 +37,10 @@ class GatewayContext:
         if self._providers is None:
             self._providers = payment_providers_loader(self.medusa, self.headers, self.trace)
         return self._providers
+
+    @property
+    def carts(self) -> CartLoader:
+        """The request's cart loader, created on first use."""
+        if self._carts is None:
+            self._carts = CartLoader(self.medusa, self.headers, self.trace, self.profile)
+        return self._carts
