@@ -136,6 +136,9 @@ class SandboxState:
                 "authorized_amount": None,
                 "captured_amount": None,
                 "refunded_amount": None,
+                "raw_authorized_amount": None,
+                "raw_captured_amount": None,
+                "raw_refunded_amount": None,
                 "status": "not_paid",
                 "completed_at": None,
                 "created_at": stamp,
@@ -309,6 +312,18 @@ class _Sandbox:
 
     # -- the global /store middleware chain ------------------------------------------------
 
+    @property
+    def cart_allowed(self) -> frozenset[str] | None:
+        """The cart route's allow-list: its columns, and the collection's list under it.
+
+        As probed on 2.21.2: the collection's paths are filtered like the payment-sessions
+        route's, except that `*payment_collection` (every collection column) is allowed.
+        """
+        if self.allowed is None:
+            return None
+        own = {item.removeprefix("*") for item in _CART_DEFAULTS}
+        return frozenset(own | {f"payment_collection.{path}" for path in self.allowed})
+
     def check_key(self, request: Request) -> None:
         key = request.headers.get("x-publishable-api-key", "").strip()
         if not key:
@@ -417,7 +432,7 @@ class _Sandbox:
                 raise _Rejected(
                     404, {"type": "not_found", "message": f"Cart id not found: {cart_id}"}
                 )
-            items = effective_fields(query.get("fields"), None, defaults=_CART_DEFAULTS)
+            items = effective_fields(query.get("fields"), self.cart_allowed, _CART_DEFAULTS)
             return _json(200, {"cart": project(record, items)})
         except _Rejected as rejected:
             return _json(rejected.status, rejected.body)
