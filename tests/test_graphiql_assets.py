@@ -3,6 +3,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -137,3 +139,34 @@ def test_the_command_fails_clearly_when_offline(
     monkeypatch.setenv("NPM_CONFIG_REGISTRY", REGISTRY)
     assert graphiql_assets.main([str(tmp_path)]) == 1
     assert "fetch-graphiql: cannot download https://registry.test/" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("pinned")
+def test_the_default_download_reads_a_registry_url(tmp_path: Path) -> None:
+    # A file:// registry (a local mirror) runs the real urllib path without a network.
+    mirror = tmp_path / "mirror" / "@scope" / "lib" / "-"
+    mirror.mkdir(parents=True)
+    (mirror / "lib-1.2.3.tgz").write_bytes(LIB_TGZ)
+    target = tmp_path / "assets"
+    fetch(target, registry=(tmp_path / "mirror").as_uri())
+    check(target)
+
+
+def test_the_dockerfile_stage_needs_only_these_two_files_and_the_stdlib(tmp_path: Path) -> None:
+    # The Dockerfile's first stage copies gateway/__init__.py and graphiql_assets.py into a
+    # bare python image; `-S` keeps site-packages (httpx, pydantic...) out of reach here too.
+    package = tmp_path / "gateway"
+    package.mkdir()
+    source = Path(graphiql_assets.__file__).parent
+    for name in ("__init__.py", "graphiql_assets.py"):
+        (package / name).write_bytes((source / name).read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "gateway.graphiql_assets", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--registry" in result.stdout
