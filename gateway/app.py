@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from gateway import __version__
 from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
-from gateway.graphiql import STATIC_PATH, graphiql_asset, graphiql_html
+from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.medusa import MedusaClient
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
@@ -67,8 +67,11 @@ def create_app(
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
         transport = sandbox.transport
-    example_id = sandbox.state.demo_collection_id if sandbox else "<your payment collection id>"
-    graphiql = graphiql_html(*example_operation(example_id)) if settings.graphiql else None
+    graphiql = (
+        GraphiQL.build(*example_operation(sandbox), assets_dir=settings.graphiql_assets_dir)
+        if settings.graphiql
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,8 +96,8 @@ def create_app(
     )
     endpoint = GraphQLEndpoint(settings, cache, profile, monitor, graphiql)
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
-    if settings.graphiql:
-        app.add_route(f"{STATIC_PATH}/{{name}}", graphiql_asset, methods=["GET"])
+    if graphiql is not None:
+        app.add_route(f"{STATIC_PATH}/{{name}}", graphiql.asset, methods=["GET"])
     app.add_route("/healthz", _healthz, methods=["GET"])
     app.add_route("/readyz", _readyz, methods=["GET"])
     if settings.cors_origins:

@@ -1,4 +1,4 @@
-"""Command line: `serve` (the default) and `export-schema`.
+"""Command line: `serve` (the default), `export-schema` and `fetch-graphiql`.
 
 Every setting is also a flag (`--medusa-url` for GATEWAY_MEDUSA_URL ...); flags win over the
 environment. Prefer the environment for the publishable key: flags are visible in `ps`.
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import get_args, get_origin
 
+from gateway import graphiql_assets
 from gateway.config import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
@@ -26,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the gateway (default)")
     _add_setting_flags(serve)
     commands.add_parser("export-schema", help="print the GraphQL SDL to stdout")
+    fetch = commands.add_parser(
+        "fetch-graphiql",
+        help="download GraphiQL's pinned npm files so the gateway serves them (build time)",
+    )
+    graphiql_assets.add_arguments(fetch)
     _add_setting_flags(parser)  # `medusa-graphql-gateway --port 9000` means serve
     return parser
 
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(print_sdl())
         return 0
+    if command == "fetch-graphiql":
+        return graphiql_assets.run(args["dir"], args["registry"])
     try:
         settings = load_settings(**args)
     except SettingsError as error:

@@ -6,6 +6,7 @@ Nothing reads settings at import time: `load_settings()` is called by the CLI or
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -77,6 +78,11 @@ class Settings(BaseSettings):
         description="Add extensions.upstream (the REST calls made) to responses. Never in prod.",
     )
     graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
+    graphiql_assets_dir: Path | None = Field(
+        default=None,
+        description="Folder of GraphiQL's npm files (python -m gateway fetch-graphiql). "
+        "Unset: inside the package.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call /graphql (comma-separated; `*` for any).",

@@ -15,12 +15,12 @@ from starlette.responses import Response
 
 from gateway import jsonio
 from gateway.config import Settings
+from gateway.graphiql import GraphiQL
 from gateway.graphql_http import (
     DocumentCache,
     GraphQLRequest,
     RequestProblem,
     format_error,
-    graphiql_page,
     is_mutation,
     problem_response,
     render,
@@ -48,14 +48,14 @@ class GraphQLEndpoint:
         cache: DocumentCache,
         profile: BackendProfile,
         monitor: ProjectionMonitor,
-        graphiql_html: str | None,
+        graphiql: GraphiQL | None,
     ) -> None:
         self._cache = cache
         self._schema = cache.schema
         self._profile = profile
         self._monitor = monitor
         self._debug = settings.debug
-        self._graphiql_html = graphiql_html
+        self._graphiql = graphiql
         self._max_query = settings.max_query_bytes
         self._max_body = settings.max_query_bytes + _VARIABLES_ALLOWANCE
 
@@ -66,8 +66,8 @@ class GraphQLEndpoint:
         try:
             if request.method == "GET":
                 if "query" not in request.query_params and "extensions" not in request.query_params:
-                    if self._graphiql_html is not None:
-                        return graphiql_page(self._graphiql_html)
+                    if self._graphiql is not None:
+                        return self._graphiql.page()
                     raise RequestProblem(404, "GraphiQL is disabled (GATEWAY_GRAPHIQL=false).")
                 params: object = _get_params(request)
             else:

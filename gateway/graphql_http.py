@@ -29,7 +29,7 @@ from graphql import (
     validate,
 )
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway import jsonio
@@ -261,11 +261,6 @@ def problem_response(problem: RequestProblem, *, modern: bool, request_id: str) 
     """A request-level error in GraphQL's response shape."""
     body = {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
     return render(body, status=problem.status, modern=modern, request_id=request_id)
-
-
-def graphiql_page(html: str) -> HTMLResponse:
-    """GraphiQL, for browsers that GET /graphql without a query."""
-    return HTMLResponse(html)
 
 
 def is_mutation(operation: OperationDefinitionNode) -> bool:
