@@ -103,7 +103,9 @@ class Settings(BaseSettings):
         if url is not None and (url.username or url.password):
             msg = "must not embed credentials; use GATEWAY_PUBLISHABLE_KEY for the key"
             raise ValueError(msg)
-        if url is not None and (url.query or url.fragment):
+        # `is not None`: a bare `?` or `#` parses as an empty query/fragment, and httpx would
+        # then send every call to `<base>?/store/...`, i.e. to the backend's root path.
+        if url is not None and (url.query is not None or url.fragment is not None):
             msg = "must be a base URL without query or fragment"
             raise ValueError(msg)
         return url
