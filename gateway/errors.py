@@ -107,12 +107,16 @@ class BackendProtocolError(GatewayError):
 
     code = "BACKEND_ERROR"
 
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"The Medusa backend sent an unexpected answer (HTTP {status}: {detail}).")
+    def __init__(self, status: int | None, detail: str) -> None:
+        # `status` is None when the answer could not even be read (undecodable, redirect loop).
+        where = detail if status is None else f"HTTP {status}: {detail}"
+        super().__init__(f"The Medusa backend sent an unexpected answer ({where}).")
         self.status = status
 
     def extensions(self) -> dict[str, Any]:
-        """Add the HTTP status: useful to operators, reveals nothing secret."""
+        """Add the HTTP status when known: useful to operators, reveals nothing secret."""
+        if self.status is None:
+            return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
 
 

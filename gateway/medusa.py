@@ -197,6 +197,10 @@ class MedusaClient:
                 raise BackendTimeout from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise BackendConnectionLost from exc
+            except httpx.DecodingError as exc:  # an answer came back (bad gzip ...): it was sent
+                raise BackendProtocolError(None, "the answer could not be decoded") from exc
+            except httpx.TooManyRedirects as exc:  # redirects are answers: the request was sent
+                raise BackendProtocolError(None, "too many redirects") from exc
             except httpx.HTTPError as exc:  # local protocol/URL problems: nothing was sent
                 raise BackendUnavailable(type(exc).__name__) from exc
             status = response.status_code
