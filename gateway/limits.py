@@ -20,7 +20,9 @@ from graphql import (
 
 __all__ = ["MAX_EXPANDED_FIELDS", "check_limits"]
 
-#: Fields after expanding every fragment spread: bounds fan-out ("billion laughs") documents.
+#: Selections visited after expanding every fragment spread: bounds fan-out ("billion laughs")
+#: documents. Spreads and inline fragments count too, not only fields: a fan-out of spreads
+#: that never reach a field (or a dense cycle of them) is exponential work all the same.
 MAX_EXPANDED_FIELDS = 5_000
 
 
@@ -39,8 +41,10 @@ def check_limits(document: DocumentNode, *, max_depth: int, max_aliases: int) ->
         problems = []
         if depth > max_depth:
             problems.append(f"is nested deeper than the maximum depth of {max_depth}.")
-        if counter.fields > MAX_EXPANDED_FIELDS:
-            problems.append(f"expands to more than {MAX_EXPANDED_FIELDS} fields.")
+        if counter.visited > MAX_EXPANDED_FIELDS:
+            problems.append(
+                f"expands to more than {MAX_EXPANDED_FIELDS} selections (fields and fragments)."
+            )
         elif counter.aliases > max_aliases:
             problems.append(f"uses {counter.aliases} aliases; the maximum is {max_aliases}.")
         errors.extend(
@@ -59,16 +63,18 @@ class _Counter:
         self.fragments = fragments
         self.max_depth = max_depth
         self.aliases = 0
-        self.fields = 0
+        self.visited = 0
 
     def depth(self, selection_set: SelectionSetNode, level: int, seen: frozenset[str]) -> int:
         """The deepest field level below `selection_set`, stopping early past the limit."""
-        if level > self.max_depth or self.fields > MAX_EXPANDED_FIELDS:
+        if level > self.max_depth:
             return level
         deepest = level
         for selection in selection_set.selections:
+            self.visited += 1
+            if self.visited > MAX_EXPANDED_FIELDS:
+                break
             if isinstance(selection, FieldNode):
-                self.fields += 1
                 if selection.alias is not None:
                     self.aliases += 1
                 below = level + 1
