@@ -86,7 +86,10 @@ class BackendTimeout(GatewayError):
     def __init__(self) -> None:
         super().__init__(
             "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown: a payment session may or may not have been created."
+            "is unknown: a payment session may or may not have been created. To check, read "
+            "the cart with `fields=*payment_collection.payment_sessions` (GET /store/carts/{id}) "
+            "and look for a session newer than your request; calling again replaces the "
+            "collection's sessions with one new session."
         )
 
 

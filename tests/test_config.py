@@ -323,3 +323,63 @@ def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(ValidationError):
         settings.port = 1  # type: ignore[misc]
+
+
+# --- production profile and hardening limits ---------------------------------------------------
+
+
+def test_production_defaults_turn_graphiql_and_introspection_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_ENV", "production")
+    settings = load_settings()
+    assert (settings.env, settings.graphiql, settings.introspection) == (
+        "production",
+        False,
+        False,
+    )
+
+
+def test_production_keeps_an_explicit_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("GATEWAY_GRAPHIQL", "true")
+    settings = load_settings(introspection=True)
+    assert (settings.graphiql, settings.introspection) == (True, True)
+
+
+def test_development_keeps_graphiql_and_introspection_on() -> None:
+    settings = load_settings()
+    assert (settings.env, settings.graphiql, settings.introspection) == (
+        "development",
+        True,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"env": "production", "debug": True}, "GATEWAY_DEBUG"),
+        ({"env": "production", "cors_origins": "*"}, "GATEWAY_CORS_ORIGINS"),
+        ({"max_query_bytes": 5_000, "max_body_bytes": 4_000}, "GATEWAY_MAX_QUERY_BYTES"),
+        ({"connect_retries": 2}, "GATEWAY_CONNECT_RETRIES"),
+        ({"max_batch_size": 101}, "GATEWAY_MAX_BATCH_SIZE"),
+        ({"env": "staging"}, "GATEWAY_ENV"),
+    ],
+)
+def test_unsafe_combinations_are_refused(overrides: dict[str, object], variable: str) -> None:
+    assert variable in settings_error(**overrides)
+
+
+def test_the_hardening_defaults_are_secure() -> None:
+    settings = load_settings()
+    assert settings.max_payment_mutations == 1
+    assert settings.payment_mutation_fields == ["createPaymentSession", "initiatePaymentSession"]
+    assert settings.max_batch_size == 0
+    assert settings.max_body_bytes == 262_144
+    assert settings.max_tokens == 5_000
+    assert settings.max_upstream_calls == 4
+    assert settings.connect_retries == 1
+    assert settings.max_in_flight == 200
+    assert settings.write_timeout == 10.0
+    assert settings.max_response_bytes == 2_000_000

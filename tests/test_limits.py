@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLError, parse
 
-from gateway.limits import MAX_EXPANDED_FIELDS, check_limits
+from gateway.limits import MAX_EXPANDED_FIELDS, OperationCost, check_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,9 +143,9 @@ def test_each_operation_is_checked_on_its_own() -> None:
     assert messages(document, depth=2) == [too_deep(2, "Deep")]
 
 
-def test_limits_errors_are_validation_errors_pointing_at_the_operation() -> None:
+def test_limits_errors_are_operation_limits_pointing_at_the_operation() -> None:
     (error,) = check("\n  query Deep { a { b { c } } }", depth=2)
-    assert error.extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert error.extensions == {"code": "OPERATION_LIMIT"}
     assert error.locations is not None
     assert [(loc.line, loc.column) for loc in error.locations] == [(2, 3)]
 
@@ -281,3 +281,39 @@ def test_densely_cyclic_fragments_without_fields_finish_fast() -> None:
         f"fragment F{i} on T {{ " + " ".join(f"...F{j}" for j in range(n)) + " }" for i in range(n)
     )
     finishes_within(10, f"query {{ ...F0 }}\n{fragments}")
+
+
+# --- cost: payment mutations and upstream calls -----------------------------------------------
+
+
+def costs_of(document: str) -> dict[str | None, OperationCost]:
+    costs: dict[str | None, OperationCost] = {}
+    check_limits(parse(document), max_depth=15, max_aliases=30, costs=costs)
+    return costs
+
+
+def test_costs_are_counted_per_operation_by_response_key() -> None:
+    costs = costs_of(
+        "mutation M { a: createPaymentSession { x } a: createPaymentSession { x } "
+        "b: initiatePaymentSession { x } } "
+        'query Q { p: paymentProviders(regionId: "r") { id } gateway { backendProfile } }'
+    )
+    assert costs == {"M": OperationCost(2, 3), "Q": OperationCost(0, 1)}
+
+
+def test_a_query_field_named_like_a_payment_mutation_is_not_one() -> None:
+    assert costs_of("query { createPaymentSession { x } }") == {None: OperationCost(0, 1)}
+
+
+def test_costs_add_up_for_a_batch() -> None:
+    assert OperationCost(1, 2) + OperationCost(0, 1) == OperationCost(1, 3)
+
+
+def test_the_cost_limits_are_reported_with_the_limit_code() -> None:
+    errors = check_limits(
+        parse("mutation { a: createPaymentSession { x } b: createPaymentSession { x } }"),
+        max_depth=15,
+        max_aliases=30,
+        max_upstream_calls=1,
+    )
+    assert [e.extensions for e in errors] == [{"code": "OPERATION_LIMIT"}] * 2

@@ -806,3 +806,157 @@ def test_health_is_false_otherwise(respond: Responder) -> None:
     result, requests = healthy(respond)
     assert result is False
     assert len(requests) == 1
+
+
+# --- the one retry, and bounded answers ---------------------------------------------------------
+
+
+def create_with(backend: Backend, **client_options: Any) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        transport = httpx.MockTransport(backend.handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://medusa.test") as http:
+            client = MedusaClient(http, default_key="pk_default", **client_options)
+            return await client.create_payment_session(
+                COLLECTION_ID,
+                provider_id="pp_system_default",
+                data=None,
+                fields=None,
+                headers=ForwardedHeaders(()),
+            )
+
+    return asyncio.run(run())
+
+
+def refused_then(respond: Responder, refusals: int) -> Responder:
+    count = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal count
+        count += 1
+        if count <= refusals:
+            raise httpx.ConnectError("refused", request=request)
+        return respond(request)
+
+    return handler
+
+
+def test_a_refused_connection_is_retried_once() -> None:
+    backend = Backend(refused_then(ok, 1))
+    assert create_with(backend, connect_retries=1)["id"] == COLLECTION_ID
+    assert len(backend.requests) == 2
+
+
+def test_a_second_refusal_is_unavailable_after_exactly_two_attempts() -> None:
+    backend = Backend(refused_then(ok, 2))
+    with pytest.raises(BackendUnavailable):
+        create_with(backend, connect_retries=1)
+    assert len(backend.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "exception",
+    [
+        httpx.ConnectTimeout,
+        httpx.PoolTimeout,
+        httpx.ReadTimeout,
+        httpx.ReadError,
+        httpx.RemoteProtocolError,
+    ],
+)
+def test_nothing_else_is_retried(exception: type[httpx.HTTPError]) -> None:
+    backend = Backend(raising(exception))
+    with pytest.raises(GatewayError):
+        create_with(backend, connect_retries=1)
+    assert len(backend.requests) == 1
+
+
+def test_an_answer_over_the_size_limit_is_a_backend_error() -> None:
+    huge = {"payment_collection": {"id": COLLECTION_ID, "metadata": {"x": "y" * 20_000}}}
+    backend = Backend(status(200, huge))
+    with pytest.raises(BackendProtocolError) as caught:
+        create_with(backend, max_response_bytes=10_000)
+    assert "larger than 10000 bytes" in caught.value.message
+    assert caught.value.extensions()["medusa"] == {"status": 200}
+
+
+def test_a_compressed_answer_is_bounded_after_decompression() -> None:
+    import gzip
+
+    bomb = gzip.compress(b'{"payment_collection": {"id": "' + b"a" * 200_000 + b'"}}')
+    assert len(bomb) < 10_000
+    backend = Backend(
+        lambda _: httpx.Response(
+            200, headers={"content-encoding": "gzip"}, stream=httpx.ByteStream(bomb)
+        )
+    )
+    with pytest.raises(BackendProtocolError) as caught:
+        create_with(backend, max_response_bytes=10_000)
+    assert "larger than" in caught.value.message
+
+
+class _BreaksMidBody(httpx.AsyncByteStream):
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"payment_collection": {"id"'
+        raise httpx.ReadError("connection reset by peer")
+
+
+class _StreamingTransport(httpx.AsyncBaseTransport):
+    """Returns the response unread, like a real network transport (MockTransport reads it)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, **headers: str) -> None:
+        self.stream = stream
+        self.headers = headers
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return httpx.Response(200, headers=self.headers, stream=self.stream, request=request)
+
+
+def run_on(transport: httpx.AsyncBaseTransport) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        async with httpx.AsyncClient(transport=transport, base_url="http://medusa.test") as http:
+            client = MedusaClient(http, default_key="pk", connect_retries=1)
+            return await client.create_payment_session(
+                COLLECTION_ID,
+                provider_id="pp",
+                data=None,
+                fields=None,
+                headers=ForwardedHeaders(()),
+            )
+
+    return asyncio.run(run())
+
+
+def test_a_reset_in_the_middle_of_the_answer_is_an_unknown_outcome_never_retried() -> None:
+    transport = _StreamingTransport(_BreaksMidBody())
+    with pytest.raises(BackendConnectionLost):
+        run_on(transport)
+    assert transport.requests == 1
+
+
+def test_a_streamed_undecodable_answer_carries_its_status() -> None:
+    transport = _StreamingTransport(httpx.ByteStream(b"not gzip"), **{"content-encoding": "gzip"})
+    with pytest.raises(BackendProtocolError) as caught:
+        run_on(transport)
+    assert caught.value.status == 200
+    assert transport.requests == 1
+
+
+def test_a_declared_oversized_answer_is_refused_before_reading() -> None:
+    transport = _StreamingTransport(httpx.ByteStream(b"{}"), **{"content-length": "99999999"})
+    with pytest.raises(BackendProtocolError) as caught:
+        run_on(transport)
+    assert "larger than" in caught.value.message
+
+
+class _SlowMidBody(httpx.AsyncByteStream):
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b"{"
+        raise httpx.ReadTimeout("slow")
+
+
+def test_a_timeout_while_reading_the_answer_is_a_backend_timeout() -> None:
+    with pytest.raises(BackendTimeout) as caught:
+        run_on(_StreamingTransport(_SlowMidBody()))
+    assert "fields=*payment_collection.payment_sessions" in caught.value.message
