@@ -6,6 +6,7 @@ bottom in one function, and apart from `app` (wiring) so it can be tested on its
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from schema.verify import ProjectionMonitor
 
 __all__ = ["GraphQLEndpoint"]
 
+_log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 
@@ -82,6 +84,12 @@ class GraphQLEndpoint:
             return response
         try:
             return await self._handle(request, request_id, modern)
+        except Exception:
+            # Last line of defence: a JSON error with the request id, never a stack trace.
+            _log.exception("unexpected error handling request %s", request_id)
+            error = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            body = {"errors": [{"message": "Internal server error.", "extensions": error}]}
+            return render(body, status=500, modern=modern, request_id=request_id)
         finally:
             self.in_flight.leave()
 

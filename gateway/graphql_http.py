@@ -227,7 +227,8 @@ def select_operation(
         raise RequestProblem(400, "The document has several operations: send `operationName`.")
     operation = compiled.operations.get(operation_name)
     if operation is None:
-        raise RequestProblem(400, f"Unknown operation named '{operation_name}'.")
+        shown = operation_name if len(operation_name) <= 100 else operation_name[:100] + "..."
+        raise RequestProblem(400, f"Unknown operation named '{shown}'.")
     return operation
 
 

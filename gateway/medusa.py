@@ -226,7 +226,7 @@ class MedusaClient:
                 elapsed = (time.perf_counter() - started) * 1e3
                 fields = None if params is None else params.get("fields")
                 trace.append(UpstreamCall(method, path, fields, status, elapsed))
-        payload = _decode(response.status_code, raw)
+        payload = _decode(response.status_code, response.headers.get("content-type"), raw)
         if response.status_code >= 400:
             raise BackendRejected.from_medusa(response.status_code, payload)
         return response.status_code, payload
@@ -288,7 +288,10 @@ class MedusaClient:
         return b"".join(chunks)
 
 
-def _decode(status: int, raw: bytes) -> object:
+def _decode(status: int, content_type: str | None, raw: bytes) -> object:
+    if status < 400 and content_type is not None and "json" not in content_type.lower():
+        # Medusa always answers JSON: an HTML/text 2xx is a proxy or portal, never its API.
+        raise BackendProtocolError(status, "not JSON (unexpected content type)")
     try:
         return jsonio.loads(raw)
     except ValueError:
