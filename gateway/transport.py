@@ -206,6 +206,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         for connections in self._idle.values():
             for connection in connections:
                 connection.close()
+                self._open -= 1  # so `_open` counts exactly the busy ones from here on
         self._idle.clear()
 
     async def _acquire(

@@ -8,6 +8,7 @@ any log record, even when the gateway logs an unexpected error with its tracebac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -196,10 +197,15 @@ def test_a_slow_backend_is_cut_by_the_read_timeout_of_a_real_transport() -> None
     from gateway.config import Settings
 
     async def main() -> dict[str, Any]:
+        done = asyncio.Event()
+        writers: list[asyncio.StreamWriter] = []
+
         async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writers.append(writer)
             await reader.read(65_536)
-            await asyncio.sleep(5)
+            await done.wait()  # never answers while the gateway waits
             writer.close()
+            await writer.wait_closed()
 
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
@@ -214,8 +220,12 @@ def test_a_slow_backend_is_cut_by_the_read_timeout_of_a_real_transport() -> None
                     answer = await http.post("/graphql", json={"query": QUERY})
                     return dict(answer.json())
         finally:
+            done.set()
             server.close()
             await server.wait_closed()
+            for writer in writers:
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
 
     payload = asyncio.run(main())
     (error,) = payload["errors"]

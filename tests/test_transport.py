@@ -1010,6 +1010,9 @@ def test_aclose_closes_idle_connections(loop_factory: LoopFactory) -> None:
         await http.aclose()
         await eventually(lambda: server.eofs == 3)
         assert server.open_now == 0
+        transport = http._transport
+        assert isinstance(transport, KeepAliveTransport)
+        assert transport._open == 0
 
     server = run(slow(0.02), scenario, loop_factory)
     assert server.connections == 3
