@@ -299,7 +299,7 @@ def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: configured.append(kwargs))
     httpx_logger = logging.getLogger("httpx")
     previous = httpx_logger.level
-    settings = Settings(host="::1", port=9400, log_level="warning")
+    settings = Settings(host="::1", port=9400, log_level="warning", shutdown_grace=7)
     try:
         assert cli._serve(settings) == 0
         assert httpx_logger.getEffectiveLevel() >= logging.WARNING
@@ -313,3 +313,4 @@ def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -
     assert kwargs["port"] == 9400
     assert kwargs["log_level"] == "warning"
     assert kwargs["proxy_headers"] is False
+    assert kwargs["timeout_graceful_shutdown"] == 7
