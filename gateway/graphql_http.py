@@ -299,7 +299,10 @@ def render(
 
 def problem_response(problem: RequestProblem, *, modern: bool, request_id: str) -> Response:
     """A request-level error in GraphQL's response shape."""
-    body = {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
+    # Refused before execution, so nothing reached the backend: repeating cannot duplicate a
+    # session (`retryable` means exactly that here, as on every GatewayError).
+    extensions = {"code": problem.code, "retryable": True}
+    body = {"errors": [{"message": problem.message, "extensions": extensions}]}
     return render(body, status=problem.status, modern=modern, request_id=request_id)
 
 

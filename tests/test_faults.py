@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway import endpoint as endpoint_module
 from tests.conftest import FakeMedusa, GatewayFactory, mutation, settled_collection
 
 KEY = "pk_SECRET_fault_7788"
@@ -231,3 +232,30 @@ def test_a_slow_backend_is_cut_by_the_read_timeout_of_a_real_transport() -> None
     (error,) = payload["errors"]
     assert error["extensions"]["code"] == "BACKEND_TIMEOUT"
     assert "outcome is unknown" in error["message"]
+
+
+def test_an_unexpected_error_in_the_endpoint_is_masked_json_with_a_request_id(
+    gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: Any) -> None:
+        msg = f"boom with {KEY}"
+        raise RuntimeError(msg)
+
+    client = gateway()
+    monkeypatch.setattr(endpoint_module, "_forwarded_headers", broken)
+    response = client.post("/graphql", json={"query": "{ __typename }"}, headers=HEADERS)
+    assert response.status_code == 500
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert KEY not in response.text
+    assert "Traceback" not in response.text
+    assert "unexpected error handling request" in caplog.text
+
+
+def test_refusals_before_execution_say_a_retry_is_safe(gateway: GatewayFactory) -> None:
+    response = gateway().post("/graphql", json=[{"query": "{ __typename }"}])
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "OPERATION_LIMIT",
+        "retryable": True,
+    }
