@@ -321,4 +321,4 @@ def test_soak_every_request_answered_no_duplicate_no_leak() -> None:
     assert figures["pool_busy_after_shutdown"] == 0, figures
     assert figures["backend_connections_after_shutdown"] == 0, figures
     assert figures["leftover_tasks"] == 0, figures
-    assert figures["rss_mib_at_end"] - figures["rss_mib_after_warmup"] < 25, figures
+    assert figures["rss_mib_at_end"] - figures["rss_mib_after_warmup"] < 10, figures
