@@ -22,6 +22,7 @@ from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.inflight import InFlight
 from gateway.medusa import MedusaClient
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.transport import KeepAliveTransport
@@ -61,7 +62,13 @@ def create_app(
         size=settings.document_cache_size,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        payment_fields=settings.payment_mutation_fields,
+        max_payment_mutations=settings.max_payment_mutations,
+        max_upstream_calls=settings.max_upstream_calls,
+        introspection=settings.introspection,
     )
+    in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
@@ -82,9 +89,22 @@ def create_app(
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings)
         async with _http_client(settings, transport) as http:
-            app.state.medusa = MedusaClient(http, default_key=default_key)
+            app.state.medusa = MedusaClient(
+                http,
+                default_key=default_key,
+                connect_retries=settings.connect_retries,
+                max_response_bytes=settings.max_response_bytes,
+            )
             app.state.monitor = monitor
+            app.state.in_flight = in_flight
             yield
+            # Graceful shutdown: refuse new requests, let those in flight finish their calls.
+            if not await in_flight.drain(settings.shutdown_grace):
+                _log.warning(
+                    "shutdown: %d request(s) still in flight after %.1f s",
+                    in_flight.count,
+                    settings.shutdown_grace,
+                )
 
     app = FastAPI(
         title="medusa-graphql-gateway",
@@ -94,7 +114,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    endpoint = GraphQLEndpoint(settings, cache, profile, monitor, graphiql)
+    endpoint = GraphQLEndpoint(settings, cache, profile, monitor, graphiql, in_flight=in_flight)
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
         app.add_route(f"{STATIC_PATH}/{{name}}", graphiql.asset, methods=["GET"])
@@ -126,7 +146,7 @@ def _http_client(
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
         read=settings.request_timeout,
-        write=settings.request_timeout,
+        write=settings.write_timeout,
         pool=settings.pool_timeout,
     )
     if transport is None:
@@ -149,7 +169,10 @@ async def _healthz(_: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Readiness: the backend answers its health check."""
+    """Readiness: not draining, and the backend answers its health check."""
+    in_flight: InFlight = request.app.state.in_flight
+    if in_flight.draining:
+        return JSONResponse({"status": "shutting down"}, status_code=503)
     medusa: MedusaClient = request.app.state.medusa
     if await medusa.health():
         return JSONResponse({"status": "ready"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from typing import get_args, get_origin
@@ -103,5 +104,8 @@ def _serve(settings: Settings) -> int:
         access_log=False,  # per-request logging costs ~10% throughput; errors are still logged
         server_header=False,
         proxy_headers=False,
+        # On SIGTERM uvicorn stops accepting and waits for open connections, then runs the
+        # lifespan's drain; both are bounded by the same grace period.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
     )
     return 0

@@ -86,7 +86,10 @@ class BackendTimeout(GatewayError):
     def __init__(self) -> None:
         super().__init__(
             "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown: a payment session may or may not have been created."
+            "is unknown: a payment session may or may not have been created. To check, read "
+            "the cart with `fields=*payment_collection.payment_sessions` (GET /store/carts/{id}) "
+            "and look for a session newer than your request; calling again replaces the "
+            "collection's sessions with one new session."
         )
 
 
@@ -107,12 +110,16 @@ class BackendProtocolError(GatewayError):
 
     code = "BACKEND_ERROR"
 
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"The Medusa backend sent an unexpected answer (HTTP {status}: {detail}).")
+    def __init__(self, status: int | None, detail: str) -> None:
+        # `status` is None when the answer could not even be read (undecodable, redirect loop).
+        where = detail if status is None else f"HTTP {status}: {detail}"
+        super().__init__(f"The Medusa backend sent an unexpected answer ({where}).")
         self.status = status
 
     def extensions(self) -> dict[str, Any]:
-        """Add the HTTP status: useful to operators, reveals nothing secret."""
+        """Add the HTTP status when known: useful to operators, reveals nothing secret."""
+        if self.status is None:
+            return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
 
 
