@@ -164,6 +164,13 @@ class Settings(BaseSettings):
         le=1_000,
         description="Most backend calls one operation (or batch) may plan: its cost limit.",
     )
+    max_backend_reads: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Most backend reads one operation may make at run time (distinct carts and "
+        "regions, e.g. of a federation _entities batch).",
+    )
     max_batch_size: int = Field(
         default=0,
         ge=0,

@@ -68,6 +68,7 @@ class GraphQLEndpoint:
         self._max_batch = settings.max_batch_size
         self._max_payment_mutations = settings.max_payment_mutations
         self._max_upstream_calls = settings.max_upstream_calls
+        self._max_reads = settings.max_backend_reads
         self.in_flight = in_flight or InFlight(settings.max_in_flight)
 
     async def handle(self, request: Request) -> Response:
@@ -181,6 +182,7 @@ class GraphQLEndpoint:
             monitor=self._monitor,
             request_id=request_id,
             trace=[] if self._debug else None,
+            reads_left=self._max_reads,
         )
         result = await run(self._schema, prepared.compiled, prepared.request, context)
         body: dict[str, Any] = {}

@@ -28,6 +28,7 @@ __all__ = [
     "BackendUnavailable",
     "GatewayError",
     "PublishableKeyRequired",
+    "ReadBudgetExceeded",
     "RequestError",
 ]
 
@@ -65,6 +66,23 @@ class PublishableKeyRequired(RequestError):
         super().__init__(
             "A Medusa publishable API key is required: send the `x-publishable-api-key` header "
             "or configure GATEWAY_PUBLISHABLE_KEY."
+        )
+
+
+class ReadBudgetExceeded(GatewayError):
+    """An operation would read the backend more often than GATEWAY_MAX_BACKEND_READS allows.
+
+    Checked at run time, where the static cost cannot see: a federation `_entities` call with
+    thousands of representations would otherwise fan out into thousands of backend reads.
+    """
+
+    code = "OPERATION_LIMIT"
+    retryable = True  # nothing of this batch was sent
+
+    def __init__(self, wanted: int, left: int) -> None:
+        super().__init__(
+            f"This operation would make {wanted} more backend reads, but only {left} of "
+            "GATEWAY_MAX_BACKEND_READS are left: ask for fewer carts or regions at once."
         )
 
 

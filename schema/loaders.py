@@ -8,11 +8,12 @@ the payment-session call never does (it must run exactly as often as the client 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, TypeAlias
 
 from strawberry.dataloader import DataLoader
 
+from gateway.errors import GatewayError
 from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
 from schema.profiles import BackendProfile
 from schema.projection import plan_cart_fields
@@ -24,11 +25,21 @@ ProvidersKey: TypeAlias = tuple[str, str]
 
 
 def payment_providers_loader(
-    medusa: MedusaClient, headers: ForwardedHeaders, trace: list[UpstreamCall] | None
+    medusa: MedusaClient,
+    headers: ForwardedHeaders,
+    trace: list[UpstreamCall] | None,
+    charge: Callable[[int], None],
 ) -> DataLoader[ProvidersKey, list[dict[str, Any]]]:
-    """Load `GET /store/payment-providers` per (region, fields), concurrently, deduplicated."""
+    """Load `GET /store/payment-providers` per (region, fields), concurrently, deduplicated.
+
+    `charge(n)` spends n reads of the request's budget, or raises before anything is sent.
+    """
 
     async def load(keys: list[ProvidersKey]) -> list[list[dict[str, Any]] | BaseException]:
+        try:
+            charge(len(keys))
+        except GatewayError as refused:
+            return [refused] * len(keys)
         results = await asyncio.gather(
             *(
                 medusa.list_payment_providers(region, fields=fields, headers=headers, trace=trace)
@@ -57,8 +68,10 @@ class CartLoader:
         headers: ForwardedHeaders,
         trace: list[UpstreamCall] | None,
         profile: BackendProfile,
+        charge: Callable[[int], None] = lambda _: None,
     ) -> None:
         self._medusa = medusa
+        self._charge = charge
         self._profile = profile
         self._headers = headers
         self._trace = trace
@@ -77,6 +90,12 @@ class CartLoader:
         return await self._loader.load(cart_id)
 
     async def _load_many(self, cart_ids: list[str]) -> list[dict[str, Any] | BaseException]:
+        try:
+            self._charge(len(cart_ids))
+        except GatewayError as refused:
+            for cart_id in cart_ids:
+                self._pending.pop(cart_id, None)
+            return [refused] * len(cart_ids)
         calls = []
         for cart_id in cart_ids:
             paths = frozenset(self._pending.pop(cart_id, ()))

@@ -381,3 +381,33 @@ def test_a_later_load_needing_more_paths_reads_the_cart_again() -> None:
         "id,payment_collection.id",
         "id,payment_collection.amount,payment_collection.id",
     ]
+
+
+def test_an_entities_batch_over_the_read_budget_reads_nothing(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    medusa.respond = cart_backend({f"cart_01{i}": None for i in range(6)})
+    client = gateway(max_backend_reads=5)
+    six = [{"__typename": "Cart", "id": f"cart_01{i}"} for i in range(6)]
+    body = client.post("/graphql", json={"query": ENTITIES, "variables": {"r": six}}).json()
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"OPERATION_LIMIT"}
+    assert "GATEWAY_MAX_BACKEND_READS" in body["errors"][0]["message"]
+    assert medusa.requests == []
+    # Five distinct carts (and the same cart again and again) fit the same budget.
+    five = [{"__typename": "Cart", "id": f"cart_01{i % 5}"} for i in range(12)]
+    body = client.post("/graphql", json={"query": ENTITIES, "variables": {"r": five}}).json()
+    assert "errors" not in body, body
+    assert len(calls(medusa, "/store/carts/")) == 5
+
+
+def test_the_read_budget_counts_regions_too(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    medusa.respond = cart_backend({})
+    regions = [{"__typename": "Region", "id": f"reg_01{i}"} for i in range(3)]
+    body = (
+        gateway(max_backend_reads=2)
+        .post("/graphql", json={"query": ENTITIES, "variables": {"r": regions}})
+        .json()
+    )
+    assert body["data"] is None or all(e is None for e in body["data"]["_entities"])
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"OPERATION_LIMIT"}
+    assert medusa.requests == []
