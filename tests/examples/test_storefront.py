@@ -128,6 +128,34 @@ def test_the_checkout_script_creates_the_session_the_sandbox_holds(
     }
 
 
+def test_the_cart_script_initiates_a_session_for_a_cart_without_a_collection(
+    project: Path, gateway: Gateway
+) -> None:
+    npm(project, "build")
+    state = gateway.sandbox.state
+    cart_id = state.demo_cart_id
+    assert state.carts[cart_id]["payment_collection_id"] is None
+    output = npm(
+        project,
+        "cart-checkout",
+        GATEWAY_URL=gateway.url,
+        CART_ID=cart_id,
+        PUBLISHABLE_KEY=gateway.sandbox.publishable_key,
+    )
+    printed = json.loads(output.strip().splitlines()[-1])
+    collection_id = state.carts[cart_id]["payment_collection_id"]
+    (session,) = state.collections[collection_id]["payment_sessions"]
+    assert session["data"] == {"from": "storefront"}
+    assert printed == {
+        "before": None,
+        "collectionId": collection_id,
+        "amount": state.carts[cart_id]["total"],
+        "sessionIds": [session["id"]],
+        "sessionId": session["id"],
+        "status": "PENDING",
+    }
+
+
 def test_the_generated_types_catch_a_field_the_operations_did_not_select(project: Path) -> None:
     # Proof that the types are real: reading an unselected field must not type-check.
     wrong = project / "src" / "wrong.ts"
