@@ -1,7 +1,7 @@
 # Developer entry points; CI (.ci/run) calls `lint`, `test` and `e2e`.
 PYTHON ?= python
 
-.PHONY: lint format test e2e schema bench
+.PHONY: lint format test e2e schema bench graphiql-assets
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -25,3 +25,7 @@ e2e:
 # Regenerate the committed SDL after changing the schema.
 schema:
 	$(PYTHON) -m gateway export-schema > schema/schema.graphql
+
+# GraphiQL's pinned npm files into gateway/static/graphiql/ (gitignored), served offline.
+graphiql-assets:
+	$(PYTHON) -m gateway fetch-graphiql

@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, Response
 from gateway import __version__
 from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
-from gateway.graphiql import STATIC_PATH, graphiql_asset, graphiql_html
+from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.inflight import InFlight
 from gateway.medusa import MedusaClient
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
@@ -69,15 +70,24 @@ def create_app(
         size=settings.document_cache_size,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        payment_fields=settings.payment_mutation_fields,
+        max_payment_mutations=settings.max_payment_mutations,
+        max_upstream_calls=settings.max_upstream_calls,
+        introspection=settings.introspection,
     )
+    in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
         transport = sandbox.transport
-    example_id = sandbox.state.demo_collection_id if sandbox else "<your payment collection id>"
-    graphiql = graphiql_html(*example_operation(example_id)) if settings.graphiql else None
+    graphiql = (
+        GraphiQL.build(*example_operation(sandbox), assets_dir=settings.graphiql_assets_dir)
+        if settings.graphiql
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,11 +99,24 @@ def create_app(
             sandbox.announce(settings)
         try:
             async with _http_client(settings, transport, observability) as http:
-                app.state.medusa = MedusaClient(http, default_key=default_key)
+                app.state.medusa = MedusaClient(
+                    http,
+                    default_key=default_key,
+                    connect_retries=settings.connect_retries,
+                    max_response_bytes=settings.max_response_bytes,
+                )
                 app.state.monitor = monitor
+                app.state.in_flight = in_flight
                 yield
+                # Graceful shutdown: refuse new requests, let those in flight finish their calls.
+                if not await in_flight.drain(settings.shutdown_grace):
+                    _log.warning(
+                        "shutdown: %d request(s) still in flight after %.1f s",
+                        in_flight.count,
+                        settings.shutdown_grace,
+                    )
         finally:
-            observability.shutdown()
+            observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
         title="medusa-graphql-gateway",
@@ -104,11 +127,17 @@ def create_app(
         openapi_url=None,
     )
     endpoint = GraphQLEndpoint(
-        settings, cache, profile, monitor, graphiql, observability=observability
+        settings,
+        cache,
+        profile,
+        monitor,
+        graphiql,
+        in_flight=in_flight,
+        observability=observability,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
-    if settings.graphiql:
-        app.add_route(f"{STATIC_PATH}/{{name}}", graphiql_asset, methods=["GET"])
+    if graphiql is not None:
+        app.add_route(f"{STATIC_PATH}/{{name}}", graphiql.asset, methods=["GET"])
     app.add_route("/healthz", _healthz, methods=["GET"])
     app.add_route("/readyz", _readyz, methods=["GET"])
     if observability.metrics is not None:
@@ -160,7 +189,7 @@ def _http_client(
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
         read=settings.request_timeout,
-        write=settings.request_timeout,
+        write=settings.write_timeout,
         pool=settings.pool_timeout,
     )
     if transport is None:
@@ -183,7 +212,10 @@ async def _healthz(_: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Readiness: the backend answers its health check."""
+    """Readiness: not draining, and the backend answers its health check."""
+    in_flight: InFlight = request.app.state.in_flight
+    if in_flight.draining:
+        return JSONResponse({"status": "shutting down"}, status_code=503)
     medusa: MedusaClient = request.app.state.medusa
     if await medusa.health():
         return JSONResponse({"status": "ready"})

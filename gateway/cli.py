@@ -1,4 +1,4 @@
-"""Command line: `serve` (the default) and `export-schema`.
+"""Command line: `serve` (the default), `export-schema` and `fetch-graphiql`.
 
 Every setting is also a flag (`--medusa-url` for GATEWAY_MEDUSA_URL ...); flags win over the
 environment. Prefer the environment for the publishable key: flags are visible in `ps`.
@@ -7,10 +7,12 @@ environment. Prefer the environment for the publishable key: flags are visible i
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import get_args, get_origin
 
+from gateway import graphiql_assets
 from gateway.config import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
@@ -25,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the gateway (default)")
     _add_setting_flags(serve)
     commands.add_parser("export-schema", help="print the GraphQL SDL to stdout")
+    fetch = commands.add_parser(
+        "fetch-graphiql",
+        help="download GraphiQL's pinned npm files so the gateway serves them (build time)",
+    )
+    graphiql_assets.add_arguments(fetch)
     _add_setting_flags(parser)  # `medusa-graphql-gateway --port 9000` means serve
     return parser
 
@@ -67,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(print_sdl())
         return 0
+    if command == "fetch-graphiql":
+        return graphiql_assets.run(args["dir"], args["registry"])
     try:
         settings = load_settings(**args)
     except SettingsError as error:
@@ -96,5 +105,8 @@ def _serve(settings: Settings) -> int:
         access_log=False,  # uvicorn's own access log is slow; GATEWAY_ACCESS_LOG is ours
         server_header=False,
         proxy_headers=False,
+        # On SIGTERM uvicorn stops accepting and waits for open connections, then runs the
+        # lifespan's drain; both are bounded by the same grace period.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
     )
     return 0

@@ -6,7 +6,8 @@ Nothing reads settings at import time: `load_settings()` is called by the CLI or
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -18,9 +19,21 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["BackendProfileName", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "DEFAULT_PAYMENT_MUTATIONS",
+    "BackendProfileName",
+    "Environment",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
 
 BackendProfileName = Literal["medusa-2.21", "open", "custom"]
+Environment = Literal["development", "production"]
+
+#: Root mutation fields that create a payment session at Medusa (each is one non-idempotent
+#: call): at most `max_payment_mutations` of them may appear in one operation (or batch).
+DEFAULT_PAYMENT_MUTATIONS: Final = ("createPaymentSession", "initiatePaymentSession")
 
 
 def _split_csv(value: object) -> object:
@@ -39,6 +52,13 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
+    env: Environment = Field(
+        default="development",
+        description=(
+            "production: GraphiQL and introspection off unless enabled explicitly, "
+            "GATEWAY_DEBUG and a `*` CORS origin refused."
+        ),
+    )
     medusa_url: AnyHttpUrl | None = Field(
         default=None,
         description="Base URL of the Medusa backend. Unset: the embedded sandbox backend.",
@@ -56,7 +76,31 @@ class Settings(BaseSettings):
         default=30.0,
         gt=0,
         le=600,
-        description="Seconds to wait for Medusa's answer once the request is sent.",
+        description="Read timeout: seconds to wait for Medusa's answer once the request is sent.",
+    )
+    write_timeout: float = Field(
+        default=10.0, gt=0, le=600, description="Seconds to send the request to Medusa."
+    )
+    connect_retries: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="Retries (with jitter) when a connection is refused: nothing was sent.",
+    )
+    max_response_bytes: int = Field(
+        default=2_000_000,
+        ge=10_000,
+        le=32_000_000,
+        description="Largest Medusa answer read; a bigger one is a BACKEND_ERROR.",
+    )
+    max_in_flight: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Most /graphql requests handled at once; more are shed (503 OVERLOADED).",
+    )
+    shutdown_grace: float = Field(
+        default=10.0, ge=0, le=300, description="Seconds a shutdown waits for in-flight requests."
     )
     pool_timeout: float = Field(
         default=5.0, gt=0, le=60, description="Seconds to wait for a free pooled connection."
@@ -76,13 +120,62 @@ class Settings(BaseSettings):
         default=False,
         description="Add extensions.upstream (the REST calls made) to responses. Never in prod.",
     )
-    graphiql: bool = Field(default=True, description="Serve GraphiQL on GET /graphql.")
+    graphiql: bool = Field(
+        default=True, description="Serve GraphiQL on GET /graphql (production default: off)."
+    )
+    graphiql_assets_dir: Path | None = Field(
+        default=None,
+        description="Folder of GraphiQL's npm files (python -m gateway fetch-graphiql). "
+        "Unset: inside the package.",
+    )
+    introspection: bool = Field(
+        default=True,
+        description="Answer __schema/__type queries (production default: off).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed to call /graphql (comma-separated; `*` for any).",
     )
     max_query_bytes: int = Field(
         default=100_000, ge=1_000, le=10_000_000, description="Largest accepted query text."
+    )
+    max_body_bytes: int = Field(
+        default=262_144,
+        ge=1_000,
+        le=50_000_000,
+        description="Largest accepted POST body (query + variables), in bytes.",
+    )
+    max_tokens: int = Field(
+        default=5_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
+    )
+    max_payment_mutations: int = Field(
+        default=1,
+        ge=0,
+        le=100,
+        description="Most payment-session mutations in one operation (or batch).",
+    )
+    payment_mutation_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PAYMENT_MUTATIONS),
+        description="Root mutation fields counted by max_payment_mutations (comma-separated).",
+    )
+    max_upstream_calls: int = Field(
+        default=4,
+        ge=1,
+        le=1_000,
+        description="Most backend calls one operation (or batch) may plan: its cost limit.",
+    )
+    max_backend_reads: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Most backend reads one operation may make at run time (distinct carts and "
+        "regions, e.g. of a federation _entities batch).",
+    )
+    max_batch_size: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Operations accepted in one JSON array; 0 refuses batches.",
     )
     max_depth: int = Field(default=15, ge=2, le=100, description="Deepest accepted selection.")
     max_aliases: int = Field(
@@ -101,9 +194,17 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
 
-    _split_lists = field_validator("backend_allowed_fields", "cors_origins", mode="before")(
-        _split_csv
-    )
+    _split_lists = field_validator(
+        "backend_allowed_fields", "cors_origins", "payment_mutation_fields", mode="before"
+    )(_split_csv)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _production_defaults(cls, data: object) -> object:
+        # Before validation, so an explicit GATEWAY_GRAPHIQL=true still wins in production.
+        if isinstance(data, dict) and str(data.get("env", "")).strip().lower() == "production":
+            data = {"graphiql": False, "introspection": False, **data}
+        return data
 
     @field_validator("medusa_url")
     @classmethod
@@ -111,10 +212,25 @@ class Settings(BaseSettings):
         if url is not None and (url.username or url.password):
             msg = "must not embed credentials; use GATEWAY_PUBLISHABLE_KEY for the key"
             raise ValueError(msg)
-        if url is not None and (url.query or url.fragment):
+        # `is not None`: a bare `?` or `#` parses as an empty query/fragment, and httpx would
+        # then send every call to `<base>?/store/...`, i.e. to the backend's root path.
+        if url is not None and (url.query is not None or url.fragment is not None):
             msg = "must be a base URL without query or fragment"
             raise ValueError(msg)
         return url
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.env == "production" and self.debug:
+            msg = "GATEWAY_DEBUG must be off with GATEWAY_ENV=production (it shows backend calls)"
+            raise ValueError(msg)
+        if self.env == "production" and "*" in self.cors_origins:
+            msg = "GATEWAY_CORS_ORIGINS must list origins with GATEWAY_ENV=production, not `*`"
+            raise ValueError(msg)
+        if self.max_query_bytes > self.max_body_bytes:
+            msg = "GATEWAY_MAX_QUERY_BYTES must not exceed GATEWAY_MAX_BODY_BYTES"
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _custom_profile_needs_fields(self) -> Settings:

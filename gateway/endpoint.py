@@ -6,21 +6,25 @@ bottom in one function, and apart from `app` (wiring) so it can be tested on its
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
+from graphql import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import jsonio
 from gateway.config import Settings
+from gateway.graphiql import GraphiQL
 from gateway.graphql_http import (
+    CompiledDocument,
     DocumentCache,
     GraphQLRequest,
     RequestProblem,
     format_error,
-    graphiql_page,
     is_mutation,
     problem_response,
     render,
@@ -28,16 +32,18 @@ from gateway.graphql_http import (
     select_operation,
     wants_graphql_response,
 )
-from gateway.medusa import ForwardedHeaders, MedusaClient
-from gateway.observability import Observability, Observation
+from gateway.inflight import InFlight
+from gateway.limits import LIMIT_CODE, OperationCost, cost_problems
+from gateway.medusa import ForwardedHeaders, MedusaClient, unsafe_header
+from gateway.observability import BATCH, Observability, Observation
 from schema.context import GatewayContext
 from schema.profiles import BackendProfile
 from schema.verify import ProjectionMonitor
 
 __all__ = ["GraphQLEndpoint"]
 
+_log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
-_VARIABLES_ALLOWANCE: Final = 1_000_000
 
 
 class GraphQLEndpoint:
@@ -49,8 +55,9 @@ class GraphQLEndpoint:
         cache: DocumentCache,
         profile: BackendProfile,
         monitor: ProjectionMonitor,
-        graphiql_html: str | None,
+        graphiql: GraphiQL | None,
         *,
+        in_flight: InFlight | None = None,
         observability: Observability | None = None,
     ) -> None:
         self._cache = cache
@@ -58,9 +65,14 @@ class GraphQLEndpoint:
         self._profile = profile
         self._monitor = monitor
         self._debug = settings.debug
-        self._graphiql_html = graphiql_html
+        self._graphiql = graphiql
         self._max_query = settings.max_query_bytes
-        self._max_body = settings.max_query_bytes + _VARIABLES_ALLOWANCE
+        self._max_body = settings.max_body_bytes
+        self._max_batch = settings.max_batch_size
+        self._max_payment_mutations = settings.max_payment_mutations
+        self._max_upstream_calls = settings.max_upstream_calls
+        self._max_reads = settings.max_backend_reads
+        self.in_flight = in_flight or InFlight(settings.max_in_flight)
         self._observability = observability or Observability.disabled()
 
     async def handle(self, request: Request) -> Response:
@@ -76,60 +88,155 @@ class GraphQLEndpoint:
             self._observability.finish(seen, status)
 
     async def _respond(self, request: Request, request_id: str, seen: Observation) -> Response:
+        """Serve the request, or shed it when too many are in flight."""
         modern = wants_graphql_response(request)
+        if not self.in_flight.enter():
+            seen.code = "OVERLOADED"
+            reason = "shutting down" if self.in_flight.draining else "too many requests in flight"
+            problem = RequestProblem(
+                503, f"The gateway is overloaded ({reason}); retry shortly.", "OVERLOADED"
+            )
+            response = problem_response(problem, modern=modern, request_id=request_id)
+            response.headers["retry-after"] = "1"
+            return response
+        try:
+            return await self._handle(request, request_id, modern, seen)
+        except Exception:
+            # Last line of defence: a JSON error with the request id, never a stack trace.
+            _log.exception("unexpected error handling request %s", request_id)
+            error = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            body = {"errors": [{"message": "Internal server error.", "extensions": error}]}
+            return render(body, status=500, modern=modern, request_id=request_id)
+        finally:
+            self.in_flight.leave()
+
+    async def _handle(
+        self, request: Request, request_id: str, modern: bool, seen: Observation
+    ) -> Response:
         try:
             if request.method == "GET":
                 if "query" not in request.query_params and "extensions" not in request.query_params:
-                    if self._graphiql_html is not None:
-                        return graphiql_page(self._graphiql_html)
+                    if self._graphiql is not None:
+                        return self._graphiql.page()
                     raise RequestProblem(404, "GraphiQL is disabled (GATEWAY_GRAPHIQL=false).")
                 params: object = _get_params(request)
             else:
                 params = await _post_params(request, self._max_body)
-            graphql_request = GraphQLRequest.from_params(
-                params, self._cache, max_query_bytes=self._max_query
-            )
-            compiled = self._cache.compile(graphql_request.query)
-            if compiled.errors:
-                errors = [format_error(error, request_id) for error in compiled.errors]
-                seen.code = errors[0]["extensions"]["code"]
-                return render(
-                    {"errors": errors},
-                    status=400 if modern else 200,
-                    modern=modern,
-                    request_id=request_id,
-                )
-            operation = select_operation(compiled, graphql_request.operation_name)
-            seen.note_operation(operation)
-            if request.method == "GET" and is_mutation(operation):
-                raise RequestProblem(405, "Mutations are only accepted over POST.")
+            headers = _forwarded_headers(request, request_id)
+            if isinstance(params, list):
+                return await self._batch(params, request, headers, request_id, modern, seen=seen)
+            prepared = self._prepare(params, request.method, request_id, modern)
         except RequestProblem as problem:
             seen.code = problem.code
             return problem_response(problem, modern=modern, request_id=request_id)
+        if isinstance(prepared, _Prepared):
+            seen.note_operation(prepared.operation)
+            body, status = await self._execute(prepared, request, headers, request_id, modern)
+        else:
+            body, status = prepared
+        seen.note_outcome([body])
+        return render(body, status=status, modern=modern, request_id=request_id)
 
+    def _prepare(
+        self, params: object, method: str, request_id: str, modern: bool
+    ) -> _Prepared | tuple[dict[str, Any], int]:
+        """Check and compile one operation: ready to run, or the body and status refusing it."""
+        graphql_request = GraphQLRequest.from_params(
+            params, self._cache, max_query_bytes=self._max_query
+        )
+        compiled = self._cache.compile(graphql_request.query)
+        if compiled.errors:
+            errors = [format_error(error, request_id) for error in compiled.errors]
+            return {"errors": errors}, 400 if modern else 200
+        operation = select_operation(compiled, graphql_request.operation_name)
+        if method == "GET" and is_mutation(operation):
+            raise RequestProblem(405, "Mutations are only accepted over POST.", LIMIT_CODE)
+        cost = compiled.costs.get(graphql_request.operation_name, OperationCost())
+        if graphql_request.operation_name is None and len(compiled.costs) == 1:
+            cost = next(iter(compiled.costs.values()))
+        return _Prepared(compiled, graphql_request, cost, operation)
+
+    async def _batch(
+        self,
+        items: list[object],
+        request: Request,
+        headers: ForwardedHeaders,
+        request_id: str,
+        modern: bool,
+        *,
+        seen: Observation,
+    ) -> Response:
+        """A JSON array of operations: all checked (and their total cost) before any runs."""
+        seen.operation = BATCH
+        if not self._max_batch:
+            msg = "Batched requests are disabled (GATEWAY_MAX_BATCH_SIZE=0): send one operation."
+            raise RequestProblem(400, msg, LIMIT_CODE)
+        if not items:
+            raise RequestProblem(400, "The batch is empty.")
+        if len(items) > self._max_batch:
+            msg = f"The batch has {len(items)} operations; the maximum is {self._max_batch}."
+            raise RequestProblem(413, msg, LIMIT_CODE)
+        prepared = [self._prepare(item, request.method, request_id, modern) for item in items]
+        total = sum((p.cost for p in prepared if isinstance(p, _Prepared)), start=OperationCost())
+        problems = cost_problems(total, self._max_payment_mutations, self._max_upstream_calls)
+        if problems:
+            raise RequestProblem(400, f"The batch {' '.join(problems)}", LIMIT_CODE)
+        bodies: list[Any] = []
+        for item in prepared:
+            if isinstance(item, _Prepared):
+                body, _ = await self._execute(item, request, headers, request_id, modern)
+            else:
+                body, _ = item
+            bodies.append(body)
+        seen.note_outcome(bodies)
+        return render(bodies, status=200, modern=modern, request_id=request_id)
+
+    async def _execute(
+        self,
+        prepared: _Prepared,
+        request: Request,
+        headers: ForwardedHeaders,
+        request_id: str,
+        modern: bool,
+    ) -> tuple[dict[str, Any], int]:
         medusa: MedusaClient = request.app.state.medusa
         context = GatewayContext(
             medusa=medusa,
-            headers=ForwardedHeaders.from_raw(request.headers.raw, request_id=request_id),
+            headers=headers,
             profile=self._profile,
             monitor=self._monitor,
             request_id=request_id,
             trace=[] if self._debug else None,
+            reads_left=self._max_reads,
         )
-        result = await run(self._schema, compiled, graphql_request, context)
+        result = await run(self._schema, prepared.compiled, prepared.request, context)
         body: dict[str, Any] = {}
-        status = 200
         if result.errors:
             body["errors"] = [format_error(error, request_id) for error in result.errors]
-            seen.code = body["errors"][0]["extensions"]["code"]
             if result.data is None and all(error.path is None for error in result.errors):
                 # Nothing executed (e.g. variables did not coerce): a request error.
-                status = 400 if modern else 200
-                return render(body, status=status, modern=modern, request_id=request_id)
+                return body, 400 if modern else 200
         body["data"] = result.data
         if context.trace is not None:
             body["extensions"] = {"upstream": [call.as_dict() for call in context.trace]}
-        return render(body, status=status, modern=modern, request_id=request_id)
+        return body, 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    compiled: CompiledDocument
+    request: GraphQLRequest
+    cost: OperationCost
+    operation: OperationDefinitionNode
+
+
+def _forwarded_headers(request: Request, request_id: str) -> ForwardedHeaders:
+    """The allow-listed headers, or a 400 naming (never echoing) one that cannot be forwarded."""
+    bad = unsafe_header(request.headers.raw)
+    if bad is not None:
+        msg = f"Header `{bad}` has control or non-ASCII characters; it cannot be forwarded."
+        raise RequestProblem(400, msg)
+    return ForwardedHeaders.from_raw(request.headers.raw, request_id=request_id)
 
 
 def _request_id(request: Request) -> str:
@@ -164,18 +271,16 @@ async def _post_params(request: Request, limit: int) -> object:
         raise RequestProblem(415, "POST /graphql takes `Content-Type: application/json`.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise RequestProblem(413, f"The request body exceeds {limit} bytes.")
+        raise RequestProblem(413, f"The request body exceeds {limit} bytes.", LIMIT_CODE)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise RequestProblem(413, f"The request body exceeds {limit} bytes.")
+            raise RequestProblem(413, f"The request body exceeds {limit} bytes.", LIMIT_CODE)
     try:
         params = jsonio.loads(bytes(body))
     except jsonio.JSONTooComplex:
         raise RequestProblem(400, "The request body is nested too deeply.") from None
     except ValueError:
         raise RequestProblem(400, "The request body is not valid JSON.") from None
-    if isinstance(params, list):
-        raise RequestProblem(400, "Batched requests are not supported: send one operation.")
     return params

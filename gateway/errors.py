@@ -28,6 +28,7 @@ __all__ = [
     "BackendUnavailable",
     "GatewayError",
     "PublishableKeyRequired",
+    "ReadBudgetExceeded",
     "RequestError",
 ]
 
@@ -68,6 +69,23 @@ class PublishableKeyRequired(RequestError):
         )
 
 
+class ReadBudgetExceeded(GatewayError):
+    """An operation would read the backend more often than GATEWAY_MAX_BACKEND_READS allows.
+
+    Checked at run time, where the static cost cannot see: a federation `_entities` call with
+    thousands of representations would otherwise fan out into thousands of backend reads.
+    """
+
+    code = "OPERATION_LIMIT"
+    retryable = True  # nothing of this batch was sent
+
+    def __init__(self, wanted: int, left: int) -> None:
+        super().__init__(
+            f"This operation would make {wanted} more backend reads, but only {left} of "
+            "GATEWAY_MAX_BACKEND_READS are left: ask for fewer carts or regions at once."
+        )
+
+
 class BackendUnavailable(GatewayError):
     """Medusa could not be reached; the request was never sent, so a retry is safe."""
 
@@ -86,7 +104,10 @@ class BackendTimeout(GatewayError):
     def __init__(self) -> None:
         super().__init__(
             "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown: a payment session may or may not have been created."
+            "is unknown: a payment session may or may not have been created. To check, read "
+            "the cart with `fields=*payment_collection.payment_sessions` (GET /store/carts/{id}) "
+            "and look for a session newer than your request; calling again replaces the "
+            "collection's sessions with one new session."
         )
 
 
@@ -107,12 +128,16 @@ class BackendProtocolError(GatewayError):
 
     code = "BACKEND_ERROR"
 
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"The Medusa backend sent an unexpected answer (HTTP {status}: {detail}).")
+    def __init__(self, status: int | None, detail: str) -> None:
+        # `status` is None when the answer could not even be read (undecodable, redirect loop).
+        where = detail if status is None else f"HTTP {status}: {detail}"
+        super().__init__(f"The Medusa backend sent an unexpected answer ({where}).")
         self.status = status
 
     def extensions(self) -> dict[str, Any]:
-        """Add the HTTP status: useful to operators, reveals nothing secret."""
+        """Add the HTTP status when known: useful to operators, reveals nothing secret."""
+        if self.status is None:
+            return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
 
 

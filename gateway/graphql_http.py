@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -29,12 +32,12 @@ from graphql import (
     validate,
 )
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from gateway import jsonio
 from gateway.errors import GatewayError
-from gateway.limits import check_limits
+from gateway.limits import LIMIT_CODE, OperationCost, check_limits
 from schema.build import FieldNotExposedError
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
@@ -43,7 +46,8 @@ _log = logging.getLogger("gateway.graphql")
 
 _JSON: Final = "application/json"
 _GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
-_MAX_TOKENS: Final = 20_000
+_TOO_MANY_TOKENS: Final = "tokens. Parsing aborted."
+_SUGGESTION: Final = re.compile(r" Did you mean .*\?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +57,38 @@ class CompiledDocument:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     operations: Mapping[str | None, OperationDefinitionNode]
+    costs: Mapping[str | None, OperationCost] = field(default_factory=dict)
 
 
 class DocumentCache:
     """LRU of compiled documents by query text, plus the APQ registry (sha256 -> text)."""
 
     def __init__(
-        self, schema: GraphQLSchema, *, size: int, max_depth: int, max_aliases: int
+        self,
+        schema: GraphQLSchema,
+        *,
+        size: int,
+        max_depth: int,
+        max_aliases: int,
+        max_tokens: int = 5_000,
+        payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
+        max_payment_mutations: int = 1,
+        max_upstream_calls: int = 1_000,
+        introspection: bool = True,
     ) -> None:
         self.schema = schema
         self._size = size
         self._max_depth = max_depth
         self._max_aliases = max_aliases
+        self._max_tokens = max_tokens
+        self._payment_fields = frozenset(payment_fields)
+        self._max_payment_mutations = max_payment_mutations
+        self._max_upstream_calls = max_upstream_calls
+        self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
+        # Without introspection, "Did you mean ...?" hints would leak the schema's names.
+        self._hints = introspection
+        if not introspection:
+            self._rules += (NoSchemaIntrospectionCustomRule,)
         self._documents: OrderedDict[str, CompiledDocument] = OrderedDict()
         self._persisted: OrderedDict[str, str] = OrderedDict()
 
@@ -93,15 +117,27 @@ class DocumentCache:
 
     def _compile(self, query: str) -> CompiledDocument:
         try:
-            document = parse(query, max_tokens=_MAX_TOKENS)
+            document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as syntax_error:
-            syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            too_long = _TOO_MANY_TOKENS in syntax_error.message
+            syntax_error.extensions = {"code": LIMIT_CODE if too_long else "GRAPHQL_PARSE_FAILED"}
             return CompiledDocument(None, (syntax_error,), {})
-        errors = check_limits(document, max_depth=self._max_depth, max_aliases=self._max_aliases)
+        costs: dict[str | None, OperationCost] = {}
+        errors = check_limits(
+            document,
+            max_depth=self._max_depth,
+            max_aliases=self._max_aliases,
+            payment_fields=self._payment_fields,
+            max_payment_mutations=self._max_payment_mutations,
+            max_upstream_calls=self._max_upstream_calls,
+            costs=costs,
+        )
         if not errors:
-            errors = validate(self.schema, document, specified_rules)
+            errors = validate(self.schema, document, self._rules)
             for error in errors:
                 error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+                if not self._hints:
+                    error.message = _SUGGESTION.sub("", error.message)
         if errors:
             return CompiledDocument(None, tuple(errors), {})
         operations = {
@@ -109,7 +145,7 @@ class DocumentCache:
             for d in document.definitions
             if isinstance(d, OperationDefinitionNode)
         }
-        return CompiledDocument(document, (), operations)
+        return CompiledDocument(document, (), operations, costs)
 
 
 class RequestProblem(Exception):
@@ -150,7 +186,8 @@ class GraphQLRequest:
         if not query:
             raise RequestProblem(400, "The request has no `query`.")
         if len(query) > max_query_bytes:
-            raise RequestProblem(413, f"The query exceeds {max_query_bytes} characters.")
+            msg = f"The query exceeds {max_query_bytes} characters."
+            raise RequestProblem(413, msg, LIMIT_CODE)
         return cls(query, variables, operation_name)
 
 
@@ -190,7 +227,8 @@ def select_operation(
         raise RequestProblem(400, "The document has several operations: send `operationName`.")
     operation = compiled.operations.get(operation_name)
     if operation is None:
-        raise RequestProblem(400, f"Unknown operation named '{operation_name}'.")
+        shown = operation_name if len(operation_name) <= 100 else operation_name[:100] + "..."
+        raise RequestProblem(400, f"Unknown operation named '{shown}'.")
     return operation
 
 
@@ -246,7 +284,9 @@ def wants_graphql_response(request: Request) -> bool:
     return _GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
 
 
-def render(body: dict[str, Any], *, status: int, modern: bool, request_id: str) -> Response:
+def render(
+    body: dict[str, Any] | list[Any], *, status: int, modern: bool, request_id: str
+) -> Response:
     """Serialize a response body with the negotiated media type."""
     media_type = _GRAPHQL_RESPONSE_JSON if modern else _JSON
     return Response(
@@ -259,13 +299,11 @@ def render(body: dict[str, Any], *, status: int, modern: bool, request_id: str) 
 
 def problem_response(problem: RequestProblem, *, modern: bool, request_id: str) -> Response:
     """A request-level error in GraphQL's response shape."""
-    body = {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
+    # Refused before execution, so nothing reached the backend: repeating cannot duplicate a
+    # session (`retryable` means exactly that here, as on every GatewayError).
+    extensions = {"code": problem.code, "retryable": True}
+    body = {"errors": [{"message": problem.message, "extensions": extensions}]}
     return render(body, status=problem.status, modern=modern, request_id=request_id)
-
-
-def graphiql_page(html: str) -> HTMLResponse:
-    """GraphiQL, for browsers that GET /graphql without a query."""
-    return HTMLResponse(html)
 
 
 def is_mutation(operation: OperationDefinitionNode) -> bool:

@@ -26,7 +26,9 @@ def dumps(value: object) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         try:
-            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+            # ASCII escapes: a lone surrogate (valid in a JSON string, refused by orjson and
+            # by UTF-8) must still serialize, or echoing a client's string would crash.
+            return json.dumps(value, separators=(",", ":")).encode()
         except RecursionError:
             msg = "JSON value nested too deeply"
             raise JSONTooComplex(msg) from None

@@ -3,9 +3,16 @@
 Validation (OverlappingFieldsCanBeMerged in particular) can be quadratic in the document;
 depth and alias counts are linear, so they run first. The schema is cyclic through its
 back-references (session -> collection -> sessions ...), which makes a depth limit necessary.
+Each operation's cost (backend calls it would plan, payment-session mutations it holds) is
+counted in the same walk, so a batch can be bounded as a whole. Every error here has the
+code OPERATION_LIMIT and is raised before any backend call.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Final
 
 from graphql import (
     DocumentNode,
@@ -15,17 +22,67 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 
-__all__ = ["MAX_EXPANDED_FIELDS", "check_limits"]
+__all__ = [
+    "LIMIT_CODE",
+    "MAX_EXPANDED_FIELDS",
+    "UPSTREAM_CALLS",
+    "OperationCost",
+    "check_limits",
+    "cost_problems",
+    "limit_error",
+]
 
-#: Fields after expanding every fragment spread: bounds fan-out ("billion laughs") documents.
+LIMIT_CODE: Final = "OPERATION_LIMIT"
+
+#: Backend calls a root field plans, each time it appears (aliases and fragments included).
+#: An upper bound: paymentProviders for one region twice is read once by its DataLoader.
+UPSTREAM_CALLS: Final[Mapping[str, int]] = {
+    "createPaymentSession": 1,
+    "initiatePaymentSession": 2,  # get-or-create the collection, then the session
+    "paymentProviders": 1,
+    "cartPaymentCollection": 1,
+}
+
+#: Selections visited after expanding every fragment spread: bounds fan-out ("billion laughs")
+#: documents. Spreads and inline fragments count too, not only fields: a fan-out of spreads
+#: that never reach a field (or a dense cycle of them) is exponential work all the same.
 MAX_EXPANDED_FIELDS = 5_000
 
 
-def check_limits(document: DocumentNode, *, max_depth: int, max_aliases: int) -> list[GraphQLError]:
-    """Errors for each operation deeper than `max_depth` or with more than `max_aliases`."""
+@dataclass(frozen=True, slots=True)
+class OperationCost:
+    """What one operation would do at the backend, counted statically (skip/include ignored)."""
+
+    payment_mutations: int = 0
+    upstream_calls: int = 0
+
+    def __add__(self, other: OperationCost) -> OperationCost:
+        return OperationCost(
+            self.payment_mutations + other.payment_mutations,
+            self.upstream_calls + other.upstream_calls,
+        )
+
+
+def limit_error(message: str, node: OperationDefinitionNode | None = None) -> GraphQLError:
+    """A GraphQL error with the OPERATION_LIMIT code."""
+    return GraphQLError(message, node, extensions={"code": LIMIT_CODE})
+
+
+def check_limits(
+    document: DocumentNode,
+    *,
+    max_depth: int,
+    max_aliases: int,
+    payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
+    max_payment_mutations: int = 1,
+    max_upstream_calls: int = 1_000,
+    costs: dict[str | None, OperationCost] | None = None,
+) -> list[GraphQLError]:
+    """Errors for each operation over a limit; fills `costs` (by operation name) if given."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -36,22 +93,45 @@ def check_limits(document: DocumentNode, *, max_depth: int, max_aliases: int) ->
         counter = _Counter(fragments, max_depth)
         depth = counter.depth(definition.selection_set, 0, frozenset())
         name = definition.name.value if definition.name else "anonymous"
+        is_mutation = definition.operation is OperationType.MUTATION
+        cost = OperationCost(
+            sum(1 for f in counter.root_fields.values() if is_mutation and f in payment_fields),
+            sum(UPSTREAM_CALLS.get(f, 0) for f in counter.root_fields.values()),
+        )
+        if costs is not None:
+            costs[definition.name.value if definition.name else None] = cost
         problems = []
         if depth > max_depth:
             problems.append(f"is nested deeper than the maximum depth of {max_depth}.")
-        if counter.fields > MAX_EXPANDED_FIELDS:
-            problems.append(f"expands to more than {MAX_EXPANDED_FIELDS} fields.")
-        elif counter.aliases > max_aliases:
-            problems.append(f"uses {counter.aliases} aliases; the maximum is {max_aliases}.")
-        errors.extend(
-            GraphQLError(
-                f"Operation '{name}' {problem}",
-                definition,
-                extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+        if counter.visited > MAX_EXPANDED_FIELDS:
+            problems.append(
+                f"expands to more than {MAX_EXPANDED_FIELDS} selections (fields and fragments)."
             )
-            for problem in problems
+        else:
+            if counter.aliases > max_aliases:
+                problems.append(f"uses {counter.aliases} aliases; the maximum is {max_aliases}.")
+            problems.extend(cost_problems(cost, max_payment_mutations, max_upstream_calls))
+        errors.extend(
+            limit_error(f"Operation '{name}' {problem}", definition) for problem in problems
         )
     return errors
+
+
+def cost_problems(
+    cost: OperationCost, max_payment_mutations: int, max_upstream_calls: int
+) -> list[str]:
+    """Why `cost` is too high (for one operation or a whole batch), if it is."""
+    problems = []
+    if cost.payment_mutations > max_payment_mutations:
+        problems.append(
+            f"creates {cost.payment_mutations} payment sessions; the maximum is "
+            f"{max_payment_mutations} (each is a separate, non-idempotent backend call)."
+        )
+    if cost.upstream_calls > max_upstream_calls:
+        problems.append(
+            f"would make {cost.upstream_calls} backend calls; the maximum is {max_upstream_calls}."
+        )
+    return problems
 
 
 class _Counter:
@@ -59,16 +139,23 @@ class _Counter:
         self.fragments = fragments
         self.max_depth = max_depth
         self.aliases = 0
-        self.fields = 0
+        self.visited = 0
+        #: Root fields by response key: fields sharing a key merge and execute once.
+        self.root_fields: dict[str, str] = {}
 
     def depth(self, selection_set: SelectionSetNode, level: int, seen: frozenset[str]) -> int:
         """The deepest field level below `selection_set`, stopping early past the limit."""
-        if level > self.max_depth or self.fields > MAX_EXPANDED_FIELDS:
+        if level > self.max_depth:
             return level
         deepest = level
         for selection in selection_set.selections:
+            self.visited += 1
+            if self.visited > MAX_EXPANDED_FIELDS:
+                break
             if isinstance(selection, FieldNode):
-                self.fields += 1
+                if level == 0:
+                    key = (selection.alias or selection.name).value
+                    self.root_fields[key] = selection.name.value
                 if selection.alias is not None:
                     self.aliases += 1
                 below = level + 1

@@ -3,11 +3,14 @@
 This is the only module that sees httpx exceptions; everything above it sees
 `gateway.errors`. The payment-session call is not idempotent (it deletes the collection's
 sessions and creates a new one), so nothing here ever retries a request once it may have
-been sent: only failures that prove nothing left (connect errors, pool timeouts) say so.
+been sent: only failures that prove nothing left (connect errors, pool timeouts) say so, and
+only a refused connection is retried, once. Answers are read whole but bounded in size.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import time
 from collections.abc import Mapping
@@ -33,6 +36,9 @@ __all__ = [
     "ForwardedHeaders",
     "MedusaClient",
     "UpstreamCall",
+    "check_id",
+    "check_session_input",
+    "unsafe_header",
 ]
 
 #: Request headers a client may pass through to Medusa (lower-case); nothing else is forwarded.
@@ -42,8 +48,24 @@ FORWARDED_HEADERS: Final = frozenset(
 _KEY_HEADER: Final = b"x-publishable-api-key"
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _MAX_PROVIDER_ID: Final = 256
+_PRINTABLE: Final = re.compile(rb"[\x20-\x7e\t]*")
 _JSON_HEADERS: Final = ((b"accept", b"application/json"), (b"content-type", b"application/json"))
 _ACCEPT_ONLY: Final = ((b"accept", b"application/json"),)
+_HEALTH_TIMEOUT: Final = 3.0
+#: Jitter spreads the retries of many requests refused at once (a backend restarting).
+_RETRY_JITTER: Final = random.Random()  # noqa: S311  # timing jitter, not cryptography
+
+
+def unsafe_header(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first allow-listed header whose value is not printable ASCII (CR, LF, NUL, UTF-8).
+
+    Such values are refused rather than forwarded: they could split the backend request, and
+    Medusa would reject or misread them anyway.
+    """
+    for name, value in raw:
+        if name in FORWARDED_HEADERS and not _PRINTABLE.fullmatch(value):
+            return name.decode("ascii", "replace")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +121,18 @@ class UpstreamCall:
 class MedusaClient:
     """Medusa's store payment API over one shared, pooled `httpx.AsyncClient`."""
 
-    def __init__(self, http: httpx.AsyncClient, *, default_key: str | None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        default_key: str | None,
+        connect_retries: int = 0,
+        max_response_bytes: int = 2_000_000,
+    ) -> None:
         self._http = http
         self._default_key = None if default_key is None else default_key.encode("latin-1")
+        self._connect_retries = connect_retries
+        self._max_response_bytes = max_response_bytes
 
     async def create_payment_session(
         self,
@@ -117,15 +148,8 @@ class MedusaClient:
 
         Returns the answer's `payment_collection` object; appends the call to `trace`.
         """
-        if not _ID_PATTERN.fullmatch(collection_id):
-            msg = "paymentCollectionId must be 1-128 letters, digits, '_' or '-'."
-            raise RequestError(msg)
-        if not provider_id or len(provider_id) > _MAX_PROVIDER_ID:
-            msg = f"providerId must be a non-empty string of at most {_MAX_PROVIDER_ID} characters."
-            raise RequestError(msg)
-        if data is not None and not isinstance(data, Mapping):
-            msg = "data must be a JSON object."
-            raise RequestError(msg)
+        check_id(collection_id, "paymentCollectionId")
+        check_session_input(provider_id, data)
         body: dict[str, Any] = {"provider_id": provider_id}
         if data is not None:
             body["data"] = data
@@ -158,10 +182,59 @@ class MedusaClient:
             raise BackendProtocolError(status, "no payment_providers list in the answer")
         return providers
 
+    async def retrieve_cart(
+        self,
+        cart_id: str,
+        *,
+        fields: str,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+    ) -> dict[str, Any]:
+        """`GET /store/carts/{id}?fields=` (read-only): the cart object, projected.
+
+        The cart route projects more payment-collection columns than the payment-sessions
+        route, which is why reads of a cart's collection go through it.
+        """
+        check_id(cart_id, "cartId")
+        path = f"/store/carts/{quote(cart_id, safe='')}"
+        status, payload = await self._send("GET", path, {"fields": fields}, None, headers, trace)
+        cart = payload.get("cart") if isinstance(payload, dict) else None
+        if not isinstance(cart, dict) or not isinstance(cart.get("id"), str):
+            raise BackendProtocolError(status, "no cart in the answer")
+        return cart
+
+    async def create_cart_payment_collection(
+        self,
+        cart_id: str,
+        *,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+    ) -> str:
+        """`POST /store/payment-collections {cart_id}`: the cart's collection id.
+
+        Get-or-create on Medusa's side (an existing collection is returned unchanged), so
+        unlike the session call it is safe to repeat; it is still sent once per operation.
+        """
+        check_id(cart_id, "cartId")
+        status, payload = await self._send(
+            "POST",
+            "/store/payment-collections",
+            {"fields": "id"},
+            {"cart_id": cart_id},
+            headers,
+            trace,
+        )
+        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
+        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
+            raise BackendProtocolError(status, "no payment_collection in the answer")
+        collection_id: str = collection["id"]
+        return collection_id
+
     async def health(self) -> bool:
         """Whether Medusa answers `GET /health` with 200 (for /readyz)."""
         try:
-            response = await self._http.get("/health")
+            # Short: a probe that waits 30 s for a hung backend is no readiness signal.
+            response = await self._http.get("/health", timeout=_HEALTH_TIMEOUT)
         except httpx.HTTPError:
             return False
         return response.status_code == 200
@@ -191,14 +264,42 @@ class MedusaClient:
         except jsonio.JSONTooComplex:
             msg = "data is nested too deeply to forward."
             raise RequestError(msg) from None
+        request = self._http.build_request(
+            method, path, content=content, params=params, headers=headers
+        )
         started = time.perf_counter()
         status: int | None = None
         try:
+            response = await self._send_once_or_retry_unsent(request)
+            status = response.status_code
+            raw = await self._read(response)
+        finally:
+            if trace is not None:
+                elapsed = (time.perf_counter() - started) * 1e3
+                fields = None if params is None else params.get("fields")
+                trace.append(UpstreamCall(method, path, fields, status, elapsed))
+        payload = _decode(response.status_code, response.headers.get("content-type"), raw)
+        if response.status_code >= 400:
+            raise BackendRejected.from_medusa(response.status_code, payload)
+        return response.status_code, payload
+
+    async def _send_once_or_retry_unsent(self, request: httpx.Request) -> httpx.Response:
+        """Send; retry (once, after a jittered pause) only a connection that was refused.
+
+        A refused or failed connect proves no byte of the request left, so a retry cannot
+        create a second session. Nothing else is ever retried: a timeout or a broken
+        connection after sending leaves the outcome unknown.
+        """
+        attempts_left = self._connect_retries
+        while True:
             try:
-                response = await self._http.request(
-                    method, path, content=content, params=params, headers=headers
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                return await self._http.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                if attempts_left <= 0:
+                    raise BackendUnavailable("connection failed") from exc
+                attempts_left -= 1
+                await asyncio.sleep(_RETRY_JITTER.uniform(0.05, 0.25))
+            except httpx.ConnectTimeout as exc:
                 raise BackendUnavailable("connection failed") from exc
             except httpx.PoolTimeout as exc:
                 raise BackendUnavailable("all backend connections are busy") from exc
@@ -206,24 +307,63 @@ class MedusaClient:
                 raise BackendTimeout from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise BackendConnectionLost from exc
+            except httpx.TooManyRedirects as exc:  # redirects are answers: the request was sent
+                raise BackendProtocolError(None, "too many redirects") from exc
+            except httpx.DecodingError as exc:  # a transport that reads eagerly: it was sent
+                raise BackendProtocolError(None, "the answer could not be decoded") from exc
             except httpx.HTTPError as exc:  # local protocol/URL problems: nothing was sent
                 raise BackendUnavailable(type(exc).__name__) from exc
-            status = response.status_code
-            payload = _decode(response)
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The whole (decoded) body, at most `max_response_bytes`, or a translated error."""
+        status = response.status_code
+        limit = self._max_response_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise BackendProtocolError(status, f"answer larger than {limit} bytes")
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:  # also bounds a compressed answer that inflates (gzip bomb)
+                    raise BackendProtocolError(status, f"answer larger than {limit} bytes")
+                chunks.append(chunk)
+        except httpx.DecodingError as exc:  # an answer came back (bad gzip ...): it was sent
+            raise BackendProtocolError(status, "the answer could not be decoded") from exc
+        except httpx.TimeoutException as exc:
+            raise BackendTimeout from exc
+        except httpx.TransportError as exc:  # the answer broke off midway: outcome unknown
+            raise BackendConnectionLost from exc
         finally:
-            if trace is not None:
-                elapsed = (time.perf_counter() - started) * 1e3
-                fields = None if params is None else params.get("fields")
-                trace.append(UpstreamCall(method, path, fields, status, elapsed))
-        if response.status_code >= 400:
-            raise BackendRejected.from_medusa(response.status_code, payload)
-        return response.status_code, payload
+            await response.aclose()
+        return b"".join(chunks)
 
 
-def _decode(response: httpx.Response) -> object:
+def check_session_input(provider_id: str, data: object) -> None:
+    """Reject a session body Medusa would refuse, before anything is sent or created."""
+    if not provider_id or len(provider_id) > _MAX_PROVIDER_ID:
+        msg = f"providerId must be a non-empty string of at most {_MAX_PROVIDER_ID} characters."
+        raise RequestError(msg)
+    if data is not None and not isinstance(data, Mapping):
+        msg = "data must be a JSON object."
+        raise RequestError(msg)
+
+
+def check_id(value: str, name: str) -> None:
+    """Ids become URL path segments: only Medusa's id alphabet gets through."""
+    if not _ID_PATTERN.fullmatch(value):
+        msg = f"{name} must be 1-128 letters, digits, '_' or '-'."
+        raise RequestError(msg)
+
+
+def _decode(status: int, content_type: str | None, raw: bytes) -> object:
+    if status < 400 and content_type is not None and "json" not in content_type.lower():
+        # Medusa always answers JSON: an HTML/text 2xx is a proxy or portal, never its API.
+        raise BackendProtocolError(status, "not JSON (unexpected content type)")
     try:
-        return jsonio.loads(response.content)
+        return jsonio.loads(raw)
     except ValueError:
-        if response.status_code >= 400:
+        if status >= 400:
             return None  # a proxy's HTML error page: the status alone decides
-        raise BackendProtocolError(response.status_code, "not JSON") from None
+        raise BackendProtocolError(status, "not JSON") from None

@@ -56,16 +56,21 @@ def _normalize(item: str) -> tuple[str, bool]:
     return item, False
 
 
-def effective_fields(fields: str | None, allowed: frozenset[str] | None) -> list[str]:
-    """The field items Medusa queries for a `fields` value, after mode and allow-list."""
+def effective_fields(
+    fields: str | None, allowed: frozenset[str] | None, defaults: Iterable[str] = DEFAULTS
+) -> list[str]:
+    """The field items Medusa queries for a `fields` value, after mode and allow-list.
+
+    `defaults` are the route's default fields (the payment-collection routes' by default).
+    """
     if fields is None:
-        items = list(DEFAULTS)
+        items = list(defaults)
     else:
         raw = [item for item in fields.split(",") if item]
         if any(not _is_modifier(item) for item in raw) or not raw:
             items = [_PREFIX.sub("", item).strip() for item in raw]
         else:
-            items = list(DEFAULTS)
+            items = list(defaults)
             for item in raw:
                 if item[0] == "-":
                     gone = item[1:].strip()

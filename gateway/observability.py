@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Final
 
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from schema.verify import ProjectionMonitor
 
 __all__ = [
+    "BATCH",
     "REQUEST_ID",
     "GatewayMetrics",
     "MeteredTransport",
@@ -75,6 +76,7 @@ _MAX_OPERATIONS: Final = 200
 ANONYMOUS: Final = "(anonymous)"
 NO_OPERATION: Final = "(none)"
 OTHER_OPERATION: Final = "(other)"
+BATCH: Final = "(batch)"
 _SERVICE_NAME: Final = "medusa-graphql-gateway"
 #: Outcome codes that mark the server span as failed (the rest are the client's doing).
 _SERVER_FAULTS: Final = frozenset(
@@ -302,6 +304,15 @@ class Observation:
         """The operation chosen to run (its name labels metrics, spans and the log line)."""
         self.operation = operation.name.value if operation.name else ANONYMOUS
         self.operation_type = operation.operation.value
+
+    def note_outcome(self, bodies: Iterable[object]) -> None:
+        """The code of the first error in the response bodies sent (one, or a batch's), if any."""
+        for body in bodies:
+            errors = body.get("errors") if isinstance(body, Mapping) else None
+            if errors:
+                extensions = errors[0].get("extensions") or {}
+                self.code = str(extensions.get("code", "INTERNAL_SERVER_ERROR"))
+                return
 
 
 class Observability:

@@ -75,6 +75,8 @@ class SandboxState:
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     demo_collection_id: str = ""
     settled_collection_id: str = ""
+    #: An open cart without a collection yet: what initiatePaymentSession starts from.
+    demo_cart_id: str = ""
 
     @classmethod
     def seeded(cls) -> SandboxState:
@@ -83,7 +85,21 @@ class SandboxState:
         state.demo_collection_id = state.new_collection(amount=25, currency="usd")
         state.settled_collection_id = state.new_collection(amount=129.9, currency="eur")
         state.collections[state.settled_collection_id].update(_settled_graph())
+        state.demo_cart_id = state.new_cart(amount=42, currency="usd")
         return state
+
+    def cart_record(self, cart_id: str) -> dict[str, Any] | None:
+        """The cart as Medusa's query graph sees it, with its collection nested."""
+        cart = self.carts.get(cart_id)
+        if cart is None:
+            return None
+        collection_id = cart["payment_collection_id"]
+        collection = self.collections.get(collection_id) if collection_id else None
+        record = {k: v for k, v in cart.items() if k != "payment_collection_id"}
+        record["payment_collection"] = (
+            None if collection is None else {k: v for k, v in collection.items() if k[0] != "_"}
+        )
+        return record
 
     def new_cart(self, *, amount: float = 25, currency: str = "usd") -> str:
         """An open cart in the demo region."""
@@ -93,7 +109,11 @@ class SandboxState:
             "region_id": self.region_id,
             "total": amount,
             "currency_code": currency,
+            "subtotal": amount,
+            "email": None,
             "completed_at": None,
+            "created_at": _now(),
+            "metadata": None,
             "payment_collection_id": None,
         }
         return cart_id
@@ -116,6 +136,9 @@ class SandboxState:
                 "authorized_amount": None,
                 "captured_amount": None,
                 "refunded_amount": None,
+                "raw_authorized_amount": None,
+                "raw_captured_amount": None,
+                "raw_refunded_amount": None,
                 "status": "not_paid",
                 "completed_at": None,
                 "created_at": stamp,
@@ -236,6 +259,22 @@ def _settled_graph() -> dict[str, Any]:
     }
 
 
+#: A subset of Medusa's `defaultStoreCartFields` (its columns here, and the collection).
+_CART_DEFAULTS: Final = (
+    "id",
+    "currency_code",
+    "email",
+    "region_id",
+    "created_at",
+    "completed_at",
+    "total",
+    "subtotal",
+    "metadata",
+    "*payment_collection",
+    "*payment_collection.payment_sessions",
+)
+
+
 class _Rejected(Exception):
     """An HTTP error answer, raised to leave the handler early."""
 
@@ -272,6 +311,18 @@ class _Sandbox:
         self.allowed = allowed
 
     # -- the global /store middleware chain ------------------------------------------------
+
+    @property
+    def cart_allowed(self) -> frozenset[str] | None:
+        """The cart route's allow-list: its columns, and the collection's list under it.
+
+        As probed on 2.21.2: the collection's paths are filtered like the payment-sessions
+        route's, except that `*payment_collection` (every collection column) is allowed.
+        """
+        if self.allowed is None:
+            return None
+        own = {item.removeprefix("*") for item in _CART_DEFAULTS}
+        return frozenset(own | {f"payment_collection.{path}" for path in self.allowed})
 
     def check_key(self, request: Request) -> None:
         key = request.headers.get("x-publishable-api-key", "").strip()
@@ -371,6 +422,21 @@ class _Sandbox:
         except _Rejected as rejected:
             return _json(rejected.status, rejected.body)
 
+    async def cart(self, request: Request) -> Response:
+        try:
+            self.check_key(request)
+            query = self.query(request, frozenset({"fields"}))
+            cart_id = request.path_params["id"]
+            record = self.state.cart_record(cart_id)
+            if record is None:
+                raise _Rejected(
+                    404, {"type": "not_found", "message": f"Cart id not found: {cart_id}"}
+                )
+            items = effective_fields(query.get("fields"), self.cart_allowed, _CART_DEFAULTS)
+            return _json(200, {"cart": project(record, items)})
+        except _Rejected as rejected:
+            return _json(rejected.status, rejected.body)
+
     async def payment_providers(self, request: Request) -> Response:
         try:
             self.check_key(request)
@@ -452,6 +518,7 @@ def create_sandbox_app(
             ),
             Route("/store/payment-collections", sandbox.collection_for_cart, methods=["POST"]),
             Route("/store/payment-providers", sandbox.payment_providers, methods=["GET"]),
+            Route("/store/carts/{id}", sandbox.cart, methods=["GET"]),
             Route("/health", sandbox.health, methods=["GET"]),
         ]
     )

@@ -6,6 +6,7 @@ error mapping and projection run exactly as they do against a real Medusa.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ class SandboxBackend:
             f"  paymentCollectionId:  {self.state.demo_collection_id}",
             f"  settled collection:   {self.state.settled_collection_id}"
             "  (payments, captures, refunds: GATEWAY_BACKEND_PROFILE=open)",
+            f"  cartId (no collection yet, for initiatePaymentSession): {self.state.demo_cart_id}",
             "  providerId:           pp_system_default",
             f"  regionId:             {self.state.region_id}",
             f"  logged-in customer:   Authorization: Bearer {self.state.customer_token}",
@@ -60,20 +62,26 @@ def start_sandbox(profile: BackendProfile) -> SandboxBackend:
     )
 
 
-def example_operation(collection_id: str) -> tuple[str, str]:
-    """The README's example mutation and its variables, prefilled in GraphiQL."""
+def example_operation(sandbox: SandboxBackend | None) -> tuple[str, str, str]:
+    """The README's example mutation, its variables and headers, prefilled in GraphiQL.
+
+    On the sandbox they run as they are (its demo collection and key); against a real Medusa
+    the user fills in the ids, and an empty key makes the gateway use GATEWAY_PUBLISHABLE_KEY.
+    """
+    if sandbox is None:
+        intro = "# Fill in a payment collection id (a cart's payment_collection) and run.\n"
+        collection_id, key = "<your payment collection id>", ""
+    else:
+        intro = "# The embedded sandbox is answering (no GATEWAY_MEDUSA_URL): run this mutation.\n"
+        collection_id, key = sandbox.state.demo_collection_id, sandbox.publishable_key
     query = (
-        "# The embedded sandbox is answering (no GATEWAY_MEDUSA_URL): run this mutation.\n"
-        "mutation Pay($input: CreatePaymentSessionInput!) {\n"
+        intro + "mutation Pay($input: CreatePaymentSessionInput!) {\n"
         "  createPaymentSession(input: $input) {\n"
         "    paymentCollection { id amount currencyCode paymentSessions { id status } }\n"
         "    paymentSession { id status data }\n"
         "  }\n"
         "}\n"
     )
-    variables = (
-        '{"input": {"paymentCollectionId": "'
-        + collection_id
-        + '", "providerId": "pp_system_default"}}'
-    )
-    return query, variables
+    variables = {"input": {"paymentCollectionId": collection_id, "providerId": "pp_system_default"}}
+    headers = {"x-publishable-api-key": key}
+    return query, json.dumps(variables, indent=2), json.dumps(headers, indent=2)

@@ -69,6 +69,12 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._complete:
+            # A second response to one request: stop parsing it into this one. httptools
+            # raises from `feed_data`, and `data_received` drops the connection.
+            raise httpx.RemoteProtocolError("more than one response to one request")
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
@@ -200,6 +206,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         for connections in self._idle.values():
             for connection in connections:
                 connection.close()
+                self._open -= 1  # so `_open` counts exactly the busy ones from here on
         self._idle.clear()
 
     async def _acquire(
@@ -214,16 +221,19 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 return connection
             connection.close()
             self._open -= 1
-        if self._open >= self._max:
+        if self._open < self._max:
+            self._open += 1
+        else:
+            # Served with a connection, or with the slot of one that closed (None).
             handed = await self._wait_for_turn(loop, origin, pool_timeout)
             if handed is not None:
-                return handed
-        self._open += 1
+                if handed.usable(loop.time(), self._expiry):
+                    return handed
+                handed.close()  # the server closed it while it was handed over: use its slot
         try:
             return await self._connect(loop, origin, connect_timeout)
         except BaseException:
-            self._open -= 1
-            self._wake_one()
+            self._free_slot()
             raise
 
     async def _wait_for_turn(
@@ -234,15 +244,20 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         self._waiters.append(entry)
         waiter = entry[1]
         try:
-            return await asyncio.wait_for(waiter, limit)
+            # Not `wait_for`: on Python 3.11 it swallows a cancellation that races the result.
+            async with asyncio.timeout(limit):
+                return await waiter
         except TimeoutError:
+            # Served in the very loop iteration the timeout fired: take the connection.
+            if waiter.done() and not waiter.cancelled():
+                return waiter.result()
             raise httpx.PoolTimeout("No free connection to Medusa in time.") from None
         except BaseException:
             # Cancelled just after being served: pass the connection or the slot on.
             if waiter.done() and not waiter.cancelled():
                 handed = waiter.result()
                 if handed is None:
-                    self._wake_one()
+                    self._free_slot()
                 else:
                     self._release(origin, handed)
             raise
@@ -258,16 +273,14 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         if scheme == "https":
             context = self._ssl or ssl.create_default_context()
         try:
-            _, connection = await asyncio.wait_for(
-                loop.create_connection(
+            async with asyncio.timeout(limit):
+                _, connection = await loop.create_connection(
                     lambda: _Connection(loop),
                     host,
                     port,
                     ssl=context,
                     server_hostname=host if context else None,
-                ),
-                limit,
-            )
+                )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"Connecting to {host}:{port} timed out.") from None
         except OSError as exc:
@@ -277,8 +290,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
     def _release(self, origin: _Origin, connection: _Connection) -> None:
         if connection.closed or self._closed:
             connection.close()
-            self._open -= 1
-            self._wake_one()
+            self._free_slot()
             return
         for entry in self._waiters:
             waiter_origin, waiter = entry
@@ -289,13 +301,18 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         connection.idle_since = asyncio.get_running_loop().time()
         self._idle.setdefault(origin, []).append(connection)
 
-    def _wake_one(self) -> None:
-        """A slot freed up: let one waiter open a new connection."""
+    def _free_slot(self) -> None:
+        """A connection's slot freed up: hand it to one waiter (which opens a new connection).
+
+        The slot stays counted in `_open` while it is handed over, so a request arriving
+        before the waiter wakes up cannot take it too and exceed `max_connections`.
+        """
         while self._waiters:
             _, waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
+        self._open -= 1
 
 
 def _default_port(request: httpx.Request) -> int:

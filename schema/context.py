@@ -7,8 +7,9 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from gateway.errors import ReadBudgetExceeded
 from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
-from schema.loaders import ProvidersKey, payment_providers_loader
+from schema.loaders import CartLoader, ProvidersKey, payment_providers_loader
 from schema.profiles import BackendProfile
 from schema.verify import ProjectionMonitor
 
@@ -26,13 +27,33 @@ class GatewayContext:
     request_id: str
     #: REST calls made for this request; a list only when GATEWAY_DEBUG is on.
     trace: list[UpstreamCall] | None = None
+    #: Backend reads this request may still make (GATEWAY_MAX_BACKEND_READS).
+    reads_left: int = 50
     _providers: DataLoader[ProvidersKey, list[dict[str, Any]]] | None = field(
         default=None, repr=False
     )
+    _carts: CartLoader | None = field(default=None, repr=False)
 
     @property
     def providers(self) -> DataLoader[ProvidersKey, list[dict[str, Any]]]:
         """The request's payment-provider loader, created on first use."""
         if self._providers is None:
-            self._providers = payment_providers_loader(self.medusa, self.headers, self.trace)
+            self._providers = payment_providers_loader(
+                self.medusa, self.headers, self.trace, self.charge_reads
+            )
         return self._providers
+
+    @property
+    def carts(self) -> CartLoader:
+        """The request's cart loader, created on first use."""
+        if self._carts is None:
+            self._carts = CartLoader(
+                self.medusa, self.headers, self.trace, self.profile, self.charge_reads
+            )
+        return self._carts
+
+    def charge_reads(self, count: int) -> None:
+        """Spend `count` backend reads of the budget, or refuse them all before any is sent."""
+        if count > self.reads_left:
+            raise ReadBudgetExceeded(count, self.reads_left)
+        self.reads_left -= count

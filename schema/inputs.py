@@ -6,7 +6,7 @@ import strawberry
 
 from schema.scalars import JSON
 
-__all__ = ["CreatePaymentSessionInput"]
+__all__ = ["CreatePaymentSessionInput", "InitiatePaymentSessionInput"]
 
 
 @strawberry.input(description="Initialize a payment session on a payment collection.")
@@ -15,6 +15,22 @@ class CreatePaymentSessionInput:
 
     payment_collection_id: strawberry.ID = strawberry.field(
         description="The payment collection's ID (e.g. from the cart's payment_collection)."
+    )
+    provider_id: str = strawberry.field(
+        description="The ID of the payment provider the customer chose, e.g. pp_system_default."
+    )
+    data: JSON | None = strawberry.field(
+        default=None,
+        description="Any data the payment provider needs to process the payment (an object).",
+    )
+
+
+@strawberry.input(description="Initialize a payment session for a cart, as Medusa's js-sdk does.")
+class InitiatePaymentSessionInput:
+    """What js-sdk's `store.payment.initiatePaymentSession` takes: a cart, not a collection."""
+
+    cart_id: strawberry.ID = strawberry.field(
+        description="The cart's ID; its payment collection is created first if it has none."
     )
     provider_id: str = strawberry.field(
         description="The ID of the payment provider the customer chose, e.g. pp_system_default."

@@ -8,9 +8,10 @@ from typing import Any, cast
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
+from gateway.medusa import check_id, check_session_input
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
-from schema.inputs import CreatePaymentSessionInput
+from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
 from schema.projection import needed_paths, plan_fields
 from schema.types import CreatePaymentSessionPayload, PaymentCollection, PaymentSession
 
@@ -33,30 +34,64 @@ class Mutation:
         self, info: strawberry.Info[GatewayContext, None], input: CreatePaymentSessionInput
     ) -> CreatePaymentSessionPayload:
         """Compile the selection to `fields`, call Medusa once, build the typed answer."""
+        return await _create_session(
+            info, str(input.payment_collection_id), input.provider_id, input.data
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Initialize a payment session for a cart, as Medusa's js-sdk "
+            "`store.payment.initiatePaymentSession` does: get-or-create the cart's payment "
+            "collection (`POST /store/payment-collections`), then create the session on it. "
+            "Not idempotent (the session replaces the collection's existing ones) and never "
+            "retried."
+        )
+    )
+    async def initiate_payment_session(
+        self, info: strawberry.Info[GatewayContext, None], input: InitiatePaymentSessionInput
+    ) -> CreatePaymentSessionPayload:
+        """Two calls, in order; the input is checked before the first one changes anything."""
+        cart_id = str(input.cart_id)
+        check_id(cart_id, "cartId")
+        check_session_input(input.provider_id, input.data)
         context = info.context
-        raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
-        payload_type = get_named_type(raw_info.return_type)
-        assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
-        needed = needed_paths(
-            raw_info.field_nodes, payload_type, raw_info.fragments, variables_of(raw_info)
+        collection_id = await context.medusa.create_cart_payment_collection(
+            cart_id, headers=context.headers, trace=context.trace
         )
-        plan = plan_fields(needed, context.profile)
-        raw = await context.medusa.create_payment_session(
-            str(input.payment_collection_id),
-            provider_id=input.provider_id,
-            data=input.data,
-            fields=plan.fields,
-            headers=context.headers,
-            trace=context.trace,
-        )
-        context.monitor.check(raw, plan)
-        collection = build_collection(raw, plan)
-        session = _created_session(collection, input.provider_id)
-        # A NotExposed marker stands in for the session when it could not be fetched; the
-        # default resolver turns it into a FIELD_NOT_EXPOSED error if it is selected.
-        return CreatePaymentSessionPayload(
-            payment_collection=collection, payment_session=cast("PaymentSession | None", session)
-        )
+        return await _create_session(info, collection_id, input.provider_id, input.data)
+
+
+async def _create_session(
+    info: strawberry.Info[GatewayContext, None],
+    collection_id: str,
+    provider_id: str,
+    data: object,
+) -> CreatePaymentSessionPayload:
+    """Compile the selection to `fields`, call Medusa once, build the typed answer."""
+    context = info.context
+    raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
+    payload_type = get_named_type(raw_info.return_type)
+    assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
+    needed = needed_paths(
+        raw_info.field_nodes, payload_type, raw_info.fragments, variables_of(raw_info)
+    )
+    plan = plan_fields(needed, context.profile)
+    raw = await context.medusa.create_payment_session(
+        collection_id,
+        provider_id=provider_id,
+        data=data,
+        fields=plan.fields,
+        headers=context.headers,
+        trace=context.trace,
+    )
+    context.monitor.check(raw, plan)
+    collection = build_collection(raw, plan)
+    session = _created_session(collection, provider_id)
+    # A NotExposed marker stands in for the session when it could not be fetched; the
+    # default resolver turns it into a FIELD_NOT_EXPOSED error if it is selected.
+    return CreatePaymentSessionPayload(
+        payment_collection=collection, payment_session=cast("PaymentSession | None", session)
+    )
 
 
 def variables_of(raw_info: GraphQLResolveInfo[Any]) -> Mapping[str, Any]:

@@ -33,7 +33,14 @@ from graphql import (
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation, Root
 from schema.profiles import DEFAULT_FIELDS, BackendProfile
 
-__all__ = ["FieldsPlan", "entity_paths", "mapping_of", "needed_paths", "plan_fields"]
+__all__ = [
+    "FieldsPlan",
+    "entity_paths",
+    "mapping_of",
+    "needed_paths",
+    "plan_cart_fields",
+    "plan_fields",
+]
 
 _SKIP: Final = "skip"
 _INCLUDE: Final = "include"
@@ -197,6 +204,41 @@ def plan_fields(needed: Collection[str], profile: BackendProfile) -> FieldsPlan:
     the cheapest spelling of that exact item set: no parameter, `fields=` (only `id`),
     replace mode or modifier mode.
     """
+    items, requested, unexposed = _plan_items(needed, profile, root_star=False)
+    return FieldsPlan(_spell(items), requested, unexposed)
+
+
+def plan_cart_fields(needed: Collection[str], profile: BackendProfile) -> FieldsPlan:
+    """`fields` for `GET /store/carts/{id}` returning the cart's collection at `needed` paths.
+
+    The cart route applies the same allow-list under `payment_collection.` (checked against
+    a real 2.21.2), with one difference: `*payment_collection` is allowed and returns every
+    column of the collection (`created_at`, `metadata`, the authorized/captured/refunded
+    amounts), which the payment-sessions route cannot return at all. Replace mode, so the
+    cart's own dozens of default columns, items and addresses stay on the server.
+    `payment_collection.id` is always asked for: an answer without the collection then
+    means the cart has none, never that every asked-for path was stripped.
+    """
+    items, requested, unexposed = _plan_items(needed, profile, root_star=True)
+    prefixed = {_under_collection(item) for item in items}
+    if "*payment_collection" not in prefixed:
+        prefixed.add("payment_collection.id")
+    return FieldsPlan(",".join(["id", *sorted(prefixed)]), requested, unexposed)
+
+
+def _under_collection(item: str) -> str:
+    """A collection-relative item, spelled relative to the cart."""
+    if item == "*":
+        return "*payment_collection"
+    if item.startswith("*"):
+        return f"*payment_collection.{item[1:]}"
+    return f"payment_collection.{item}"
+
+
+def _plan_items(
+    needed: Collection[str], profile: BackendProfile, *, root_star: bool
+) -> tuple[set[str], frozenset[str], dict[str, str]]:
+    """Items to ask for (`*` is the root's star), paths to expect, unexposed paths."""
     by_entity: dict[str, set[str]] = {}
     for path in needed:
         entity = path.rpartition(".")[0]
@@ -210,7 +252,8 @@ def plan_fields(needed: Collection[str], profile: BackendProfile) -> FieldsPlan:
         if entity and singles:
             # Medusa returns a nested row's id whenever the row comes back at all.
             singles |= paths & {f"{entity}.id"}
-        if singles == paths or not entity or not profile.star_exposed(entity):
+        star_ok = profile.star_exposed(entity) if entity else root_star
+        if singles == paths or not star_ok:
             items |= singles
             requested |= singles
             unexposed.update(dict.fromkeys(paths - singles, profile.reason))
@@ -219,7 +262,7 @@ def plan_fields(needed: Collection[str], profile: BackendProfile) -> FieldsPlan:
             requested |= paths
     items.discard("id")
     _drop_implied_ids(items)
-    return FieldsPlan(_spell(items), frozenset(requested), unexposed)
+    return items, frozenset(requested), unexposed
 
 
 def _drop_implied_ids(items: set[str]) -> None:

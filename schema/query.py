@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLObjectType, get_named_type
 
-from schema.build import build_entities
 from schema.context import GatewayContext
-from schema.mutation import variables_of
-from schema.projection import FieldsPlan, entity_paths
-from schema.types import PaymentProvider
+from schema.reads import Info, cart_payment_collection, region_payment_providers
+from schema.types import PaymentCollection, PaymentProvider
 
 __all__ = ["Query"]
 
@@ -40,16 +37,20 @@ class Query:
         )
     )
     async def payment_providers(
-        self, info: strawberry.Info[GatewayContext, None], region_id: strawberry.ID
+        self, info: Info, region_id: strawberry.ID
     ) -> list[PaymentProvider] | None:  # nullable: one failing read must not null the others
         """Project the selection onto the route's `id,is_enabled` and load through the loader."""
-        raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
-        entity = get_named_type(raw_info.return_type)
-        assert isinstance(entity, GraphQLObjectType)  # noqa: S101  # schema invariant
-        paths = entity_paths(
-            raw_info.field_nodes, entity, raw_info.fragments, variables_of(raw_info)
+        return await region_payment_providers(info, str(region_id))
+
+    @strawberry.field(
+        description=(
+            "A cart's payment collection with its sessions, or null while the cart has none "
+            "(Medusa's `GET /store/carts/{id}`, with `fields` projected from this selection). "
+            "The cart route exposes more collection columns than createPaymentSession's."
         )
-        fields = ",".join(sorted(paths))
-        rows = await info.context.providers.load((str(region_id), fields))
-        plan = FieldsPlan(fields=fields, requested=paths)
-        return build_entities(PaymentProvider, rows, plan)
+    )
+    async def cart_payment_collection(
+        self, info: Info, cart_id: strawberry.ID
+    ) -> PaymentCollection | None:
+        """Load through the request's cart loader: one read per cart, whatever the aliases."""
+        return await cart_payment_collection(info, str(cart_id))

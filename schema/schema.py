@@ -7,6 +7,7 @@ import strawberry.federation
 from strawberry.schema.config import StrawberryConfig
 
 from schema.build import resolve_attribute
+from schema.entities import Cart, Region
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
@@ -23,6 +24,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.federation.Schema(
         query=Query,
         mutation=Mutation,
+        types=[Cart, Region],
         config=StrawberryConfig(default_resolver=resolve_attribute, scalar_map=SCALAR_MAP),
         federation_version="2.7",
     )

@@ -335,11 +335,11 @@ def test_queries_work_over_get_but_mutations_do_not(
             415,
             "BAD_REQUEST",
         ),
-        ({"json": [{"query": "{ __typename }"}]}, 400, "BAD_REQUEST"),
+        ({"json": [{"query": "{ __typename }"}]}, 400, "OPERATION_LIMIT"),
         ({"json": {"variables": {}}}, 400, "BAD_REQUEST"),
         ({"json": {"query": 42}}, 400, "BAD_REQUEST"),
         ({"json": {"query": "{ __typename }", "variables": [1]}}, 400, "BAD_REQUEST"),
-        ({"json": {"query": "{ " + "__typename " * 60_000 + "}"}}, 413, "BAD_REQUEST"),
+        ({"json": {"query": "{ " + "__typename " * 60_000 + "}"}}, 413, "OPERATION_LIMIT"),
     ],
 )
 def test_malformed_requests_get_clear_errors(
@@ -365,7 +365,7 @@ def test_malformed_requests_get_clear_errors(
                 + " } }" * 10
                 + " }"
             ),
-            "GRAPHQL_VALIDATION_FAILED",
+            "OPERATION_LIMIT",
         ),
     ],
 )
@@ -441,19 +441,6 @@ def test_cors_preflight_when_origins_are_configured(gateway: GatewayFactory) -> 
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "https://shop.example"
-
-
-def test_graphiql_assets_are_served_locally_and_only_those(gateway: GatewayFactory) -> None:
-    client = gateway()
-    page = client.get("/graphql", headers={"accept": "text/html"}).text
-    assert "unpkg.com" not in page
-    assert "/graphql/static/graphiql.min.js" in page
-    script = client.get("/graphql/static/graphiql.min.js")
-    assert script.status_code == 200
-    assert script.headers["content-type"].startswith("text/javascript")
-    assert "immutable" in script.headers["cache-control"]
-    assert client.get("/graphql/static/README.md").status_code == 404
-    assert client.get("/graphql/static/..%2F..%2Fconfig.py").status_code == 404
 
 
 def nested(levels: int) -> dict[str, Any]:

@@ -148,3 +148,4 @@ def test_graphiql_is_prefilled_with_the_demo_collection(
     page = client.get("/graphql", headers={"accept": "text/html"}).text
     assert state.demo_collection_id in page
     assert "createPaymentSession" in page
+    assert state.publishable_key in page  # the headers editor: Run works as it is

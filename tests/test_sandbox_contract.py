@@ -59,7 +59,11 @@ def replay(recording: dict[str, Any]) -> httpx.Response:
     cart_id = state.collections[collection_id]["_cart_id"]
     if recording["name"] == "i_create_payment_collection":
         cart_id = state.new_cart(amount=amount, currency="usd")  # a cart without a collection yet
+    if recording["name"].startswith("i_get_cart"):
+        # Recorded after i_init_session_for_cart: the collection holds one session.
+        state.create_session(collection_id, "pp_system_default", {}, customer=False)
     path = re.sub(r"pay_col_01[0-9A-Z]+", collection_id, request["path"])
+    path = re.sub(r"cart_01[0-9A-Z]+", cart_id, path)
     query = re.sub(r"reg_01[0-9A-Z]+", state.region_id, request["query_string"])
     headers = {
         key: value.replace("<PUBLISHABLE_KEY>", state.publishable_key).replace(

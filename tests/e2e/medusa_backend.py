@@ -49,8 +49,8 @@ def store(seed: Seed, token: str | None = None) -> httpx.Client:
     return httpx.Client(base_url=seed.base_url, headers=headers, timeout=30)
 
 
-def new_payment_collection(seed: Seed, token: str | None = None) -> str:
-    """A fresh cart with one line item, and its payment collection's id."""
+def new_cart(seed: Seed, token: str | None = None) -> str:
+    """A fresh cart with one line item (25 usd) and no payment collection yet."""
     with store(seed, token) as client:
         body: dict[str, Any] = {
             "region_id": seed.region_id,
@@ -61,9 +61,19 @@ def new_payment_collection(seed: Seed, token: str | None = None) -> str:
             body["email"] = "guest@example.test"
         cart = client.post("/store/carts", json=body)
         cart.raise_for_status()
-        collection = client.post(
-            "/store/payment-collections", json={"cart_id": cart.json()["cart"]["id"]}
-        )
+        cart_id: str = cart.json()["cart"]["id"]
+        return cart_id
+
+
+def new_payment_collection(seed: Seed, token: str | None = None) -> str:
+    """A fresh cart with one line item, and its payment collection's id."""
+    return collection_of(seed, new_cart(seed, token), token)
+
+
+def collection_of(seed: Seed, cart_id: str, token: str | None = None) -> str:
+    """The cart's payment collection id (created if it has none: the route is get-or-create)."""
+    with store(seed, token) as client:
+        collection = client.post("/store/payment-collections", json={"cart_id": cart_id})
         collection.raise_for_status()
         collection_id: str = collection.json()["payment_collection"]["id"]
         return collection_id

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from gateway import cli, graphiql_assets
+from gateway.graphiql_assets import Asset, AssetsProblem, Package, check, fetch
+
+REGISTRY = "https://registry.test"
+
+
+def sri(algorithm: str, content: bytes) -> str:
+    return f"{algorithm}-{base64.b64encode(hashlib.new(algorithm, content).digest()).decode()}"
+
+
+def tarball(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+LIB_JS = b"window.Lib = {};"
+LIB_TGZ = tarball({"umd/lib.min.js": LIB_JS, "README.md": b"hi"})
+LIB = Package("@scope/lib", "1.2.3", sri("sha512", LIB_TGZ))
+LIB_ASSET = Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", LIB_JS))
+
+
+@pytest.fixture
+def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
+    monkeypatch.setattr(graphiql_assets, "ASSETS", (LIB_ASSET,))
+
+
+def registry(answers: dict[str, bytes]) -> graphiql_assets.Download:
+    def download(url: str) -> bytes:
+        if url not in answers:
+            raise OSError(f"HTTP Error 404 for {url}")
+        return answers[url]
+
+    return download
+
+
+LIB_URL = f"{REGISTRY}/@scope/lib/-/lib-1.2.3.tgz"
+
+
+def test_the_tarball_url_follows_the_registry_layout() -> None:
+    assert LIB.tarball_url(REGISTRY + "/") == LIB_URL
+    assert Package("react", "18.2.0", "").tarball_url("https://registry.npmjs.org") == (
+        "https://registry.npmjs.org/react/-/react-18.2.0.tgz"
+    )
+
+
+@pytest.mark.usefixtures("pinned")
+def test_fetch_writes_only_the_verified_files(tmp_path: Path) -> None:
+    target = tmp_path / "assets"
+    written = fetch(target, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
+    assert written == [target / "lib.min.js"]
+    assert (target / "lib.min.js").read_bytes() == LIB_JS
+    assert sorted(path.name for path in target.iterdir()) == ["lib.min.js"]
+    check(target)
+
+
+@pytest.mark.usefixtures("pinned")
+def test_a_tarball_not_matching_its_integrity_is_refused(tmp_path: Path) -> None:
+    tampered = tarball({"umd/lib.min.js": b"evil()"})
+    with pytest.raises(AssetsProblem, match="does not match the pinned integrity"):
+        fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: tampered}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_not_matching_the_pages_hash_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", b"other"))
+    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
+    monkeypatch.setattr(graphiql_assets, "ASSETS", (wrong,))
+    with pytest.raises(AssetsProblem, match=r"@scope/lib@1.2.3/umd/lib.min.js does not match"):
+        fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
+
+
+def test_a_file_missing_from_the_tarball_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent = Asset("x.js", LIB, "dist/x.js", sri("sha384", b""))
+    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
+    monkeypatch.setattr(graphiql_assets, "ASSETS", (absent,))
+    with pytest.raises(AssetsProblem, match=r"package/dist/x.js is not a file"):
+        fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
+
+
+@pytest.mark.usefixtures("pinned")
+def test_an_unreachable_registry_is_reported_with_the_url(tmp_path: Path) -> None:
+    with pytest.raises(AssetsProblem, match=r"cannot download https://registry.test/@scope"):
+        fetch(tmp_path, registry=REGISTRY, download=registry({}))
+
+
+@pytest.mark.usefixtures("pinned")
+def test_check_names_a_missing_or_altered_file(tmp_path: Path) -> None:
+    with pytest.raises(AssetsProblem, match=r"lib.min.js is missing"):
+        check(tmp_path)
+    (tmp_path / "lib.min.js").write_bytes(b"altered")
+    with pytest.raises(AssetsProblem, match="does not match its pinned hash"):
+        check(tmp_path)
+
+
+def test_the_pins_cover_every_asset() -> None:
+    packages = set(graphiql_assets.PACKAGES)
+    assert {asset.package for asset in graphiql_assets.ASSETS} == packages
+    assert all(package.integrity.startswith("sha512-") for package in packages)
+    assert all(asset.sri.startswith("sha384-") for asset in graphiql_assets.ASSETS)
+
+
+@pytest.mark.usefixtures("pinned")
+def test_the_command_fetches_into_the_given_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(graphiql_assets, "_download", registry({LIB_URL: LIB_TGZ}))
+    assert cli.main(["fetch-graphiql", str(tmp_path), "--registry", REGISTRY]) == 0
+    assert "1 verified files" in capsys.readouterr().err
+    assert (tmp_path / "lib.min.js").exists()
+
+
+@pytest.mark.usefixtures("pinned")
+def test_the_command_fails_clearly_when_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(graphiql_assets, "_download", registry({}))
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", REGISTRY)
+    assert graphiql_assets.main([str(tmp_path)]) == 1
+    assert "fetch-graphiql: cannot download https://registry.test/" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("pinned")
+def test_the_default_download_reads_a_registry_url(tmp_path: Path) -> None:
+    # A file:// registry (a local mirror) runs the real urllib path without a network.
+    mirror = tmp_path / "mirror" / "@scope" / "lib" / "-"
+    mirror.mkdir(parents=True)
+    (mirror / "lib-1.2.3.tgz").write_bytes(LIB_TGZ)
+    target = tmp_path / "assets"
+    fetch(target, registry=(tmp_path / "mirror").as_uri())
+    check(target)
+
+
+def test_the_dockerfile_stage_needs_only_these_two_files_and_the_stdlib(tmp_path: Path) -> None:
+    # The Dockerfile's first stage copies gateway/__init__.py and graphiql_assets.py into a
+    # bare python image; `-S` keeps site-packages (httpx, pydantic...) out of reach here too.
+    package = tmp_path / "gateway"
+    package.mkdir()
+    source = Path(graphiql_assets.__file__).parent
+    for name in ("__init__.py", "graphiql_assets.py"):
+        (package / name).write_bytes((source / name).read_bytes())
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "gateway.graphiql_assets", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--registry" in result.stdout

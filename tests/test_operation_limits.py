@@ -1,0 +1,325 @@
+"""Operation limits, batching, the production profile, load shedding and draining, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.config import Settings
+from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, mutation
+
+PC = "paymentCollection"
+ONE = mutation(f"{PC} {{ id }}")
+
+
+def code_of(response: httpx.Response) -> str:
+    body = response.json()
+    errors = body["errors"] if isinstance(body, dict) else body[0]["errors"]
+    code: str = errors[0]["extensions"]["code"]
+    return code
+
+
+def pay(alias: str, field: str = "createPaymentSession") -> str:
+    return (
+        f'{alias}: {field}(input: {{paymentCollectionId: "pay_col_1", providerId: "pp"}}) '
+        f"{{ {PC} {{ id }} }}"
+    )
+
+
+# ---- one payment mutation per operation ---------------------------------------------------
+
+
+def test_two_payment_mutations_in_one_operation_are_refused_before_any_call(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    response = gateway().post("/graphql", json={"query": f"mutation {{ {pay('a')} {pay('b')} }}"})
+    assert code_of(response) == "OPERATION_LIMIT"
+    assert "creates 2 payment sessions; the maximum is 1" in response.text
+    assert medusa.requests == []
+
+
+def test_the_limit_counts_every_configured_field_name(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    # initiatePaymentSession is not in this schema yet: the limit fires before validation.
+    query = f"mutation {{ {pay('a')} {pay('b', 'initiatePaymentSession')} }}"
+    assert code_of(gateway().post("/graphql", json={"query": query})) == "OPERATION_LIMIT"
+    assert medusa.requests == []
+
+
+def test_the_field_names_and_the_maximum_are_settings(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    two = f"mutation {{ {pay('a')} {pay('b')} }}"
+    client = gateway(max_payment_mutations=2)
+    assert client.post("/graphql", json={"query": two}).json()["data"]["a"][PC]["id"]
+    assert len(medusa.requests) == 2
+    other = gateway(payment_mutation_fields="somethingElse", max_upstream_calls=10)
+    assert "errors" not in other.post("/graphql", json={"query": two}).json()
+
+
+def test_the_same_response_key_twice_is_one_call_and_allowed(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    query = f"mutation {{ {pay('a')} ...F }} fragment F on Mutation {{ {pay('a')} }}"
+    assert "errors" not in gateway().post("/graphql", json={"query": query}).json()
+    assert len(medusa.requests) == 1
+
+
+def test_payment_mutations_hidden_in_fragments_are_counted(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    query = (
+        f"mutation {{ {pay('a')} ... on Mutation {{ {pay('b')} }} }}"
+        f" fragment F on Mutation {{ {pay('c')} }}"
+    )
+    assert code_of(gateway().post("/graphql", json={"query": query})) == "OPERATION_LIMIT"
+    assert medusa.requests == []
+
+
+def test_the_upstream_call_budget_bounds_queries_too(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    reads = " ".join(f'p{i}: paymentProviders(regionId: "reg_{i}") {{ id }}' for i in range(5))
+    response = gateway().post("/graphql", json={"query": f"{{ {reads} }}"})
+    assert code_of(response) == "OPERATION_LIMIT"
+    assert "would make 5 backend calls; the maximum is 4" in response.text
+    assert medusa.requests == []
+
+
+# ---- tokens, body, GET ----------------------------------------------------------------------
+
+
+def test_too_many_tokens_is_an_operation_limit(gateway: GatewayFactory) -> None:
+    query = "{ " + "__typename " * 200 + "}"
+    assert code_of(gateway(max_tokens=100).post("/graphql", json={"query": query})) == (
+        "OPERATION_LIMIT"
+    )
+    assert "errors" not in gateway(max_tokens=1000).post("/graphql", json={"query": query}).json()
+
+
+def test_the_body_limit_is_a_setting(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    body = {"query": ONE, "variables": {"pad": "x" * 5_000}}
+    response = gateway(max_body_bytes=4_000, max_query_bytes=1_000).post("/graphql", json=body)
+    assert (response.status_code, code_of(response)) == (413, "OPERATION_LIMIT")
+    assert medusa.requests == []
+
+
+def test_a_mutation_over_get_is_an_operation_limit(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    response = gateway().get("/graphql", params={"query": ONE})
+    assert (response.status_code, code_of(response)) == (405, "OPERATION_LIMIT")
+    assert medusa.requests == []
+
+
+# ---- batches --------------------------------------------------------------------------------
+
+
+def test_batches_are_refused_by_default(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    response = gateway().post("/graphql", json=[{"query": ONE}])
+    assert (response.status_code, code_of(response)) == (400, "OPERATION_LIMIT")
+    assert "GATEWAY_MAX_BATCH_SIZE" in response.text
+    assert medusa.requests == []
+
+
+def test_an_enabled_batch_answers_each_operation_in_order(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    client = gateway(max_batch_size=3)
+    response = client.post(
+        "/graphql",
+        json=[
+            {"query": "{ gateway { backendProfile } }"},
+            {"query": ONE},
+            {"query": "{ nope }"},
+        ],
+    )
+    assert response.status_code == 200
+    first, second, third = response.json()
+    assert first == {"data": {"gateway": {"backendProfile": "medusa-2.21"}}}
+    assert second["data"]["createPaymentSession"][PC]["id"]
+    assert third["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert len(medusa.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("batch", "fragment"),
+    [
+        ([{"query": "{ __typename }"}] * 4, "the maximum is 3"),
+        ([{"query": ONE}, {"query": ONE}], "creates 2 payment sessions"),
+        ([], "empty"),
+    ],
+)
+def test_a_batch_is_bounded_as_a_whole_before_anything_runs(
+    gateway: GatewayFactory, medusa: FakeMedusa, batch: list[Any], fragment: str
+) -> None:
+    response = gateway(max_batch_size=3).post("/graphql", json=batch)
+    assert response.status_code in {400, 413}
+    assert fragment in response.text
+    assert medusa.requests == []
+
+
+# ---- production profile ---------------------------------------------------------------------
+
+
+def test_production_turns_introspection_and_graphiql_off(gateway: GatewayFactory) -> None:
+    client = gateway(env="production")
+    response = client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+    assert code_of(response) == "GRAPHQL_VALIDATION_FAILED"
+    assert "introspection" in response.text.lower()
+    assert client.get("/graphql").status_code == 404
+    assert client.post("/graphql", json={"query": "{ __typename }"}).json() == {
+        "data": {"__typename": "Query"}
+    }
+
+
+def test_production_hides_did_you_mean_hints(gateway: GatewayFactory) -> None:
+    query = mutation(f"{PC} {{ amout }}")
+    assert "Did you mean" in gateway().post("/graphql", json={"query": query}).text
+    hidden = gateway(env="production").post("/graphql", json={"query": query})
+    assert code_of(hidden) == "GRAPHQL_VALIDATION_FAILED"
+    assert "Did you mean" not in hidden.text
+
+
+def test_production_can_enable_introspection_explicitly(gateway: GatewayFactory) -> None:
+    client = gateway(env="production", introspection=True)
+    response = client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})
+    assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+def test_cors_answers_only_allow_listed_origins(gateway: GatewayFactory) -> None:
+    client = gateway(env="production", cors_origins="https://shop.example")
+    allowed = client.options(
+        "/graphql",
+        headers={"origin": "https://shop.example", "access-control-request-method": "POST"},
+    )
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    refused = client.options(
+        "/graphql",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
+    assert "access-control-allow-origin" not in refused.headers
+
+
+# ---- load shedding, draining, readiness -----------------------------------------------------
+
+
+class _Gate:
+    """A backend that holds every request until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.calls = 0
+        self.arrived = asyncio.Condition()
+
+    async def reached(self, calls: int) -> None:
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(lambda: self.calls >= calls), 5)
+
+    async def handler(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        async with self.arrived:
+            self.arrived.notify_all()
+        await self.release.wait()
+        if request.url.path == "/health":
+            return httpx.Response(200)
+        return httpx.Response(200, json={"payment_collection": {"id": "pay_col_1"}})
+
+
+def _app(gate: _Gate, **overrides: Any) -> Any:
+    settings = Settings(
+        medusa_url="http://medusa.test", publishable_key=PUBLISHABLE_KEY, **overrides
+    )
+    return create_app(settings, transport=httpx.MockTransport(gate.handler))
+
+
+async def _post(http: httpx.AsyncClient, query: str = ONE) -> httpx.Response:
+    return await http.post("/graphql", json={"query": query})
+
+
+def test_requests_past_max_in_flight_are_shed_at_once_with_503() -> None:
+    async def main() -> None:
+        gate = _Gate()
+        app = _app(gate, max_in_flight=2)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+                held = [asyncio.create_task(_post(http)) for _ in range(2)]
+                await gate.reached(2)
+                shed = await asyncio.wait_for(_post(http), 2)
+                assert shed.status_code == 503
+                assert shed.headers["retry-after"] == "1"
+                assert code_of(shed) == "OVERLOADED"
+                gate.release.set()
+                for task in held:
+                    assert (await task).json()["data"]["createPaymentSession"][PC]["id"]
+                assert gate.calls == 2  # the shed request never reached the backend
+
+    asyncio.run(main())
+
+
+def test_shutdown_drains_requests_in_flight_and_refuses_new_ones() -> None:
+    async def main() -> None:
+        gate = _Gate()
+        app = _app(gate, shutdown_grace=5)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+            lifespan = app.router.lifespan_context(app)
+            await lifespan.__aenter__()
+            in_flight = asyncio.create_task(_post(http))
+            await gate.reached(1)
+            shutdown = asyncio.create_task(lifespan.__aexit__(None, None, None))
+            await asyncio.sleep(0.05)
+            assert not shutdown.done()  # waiting for the request in flight
+            refused = await _post(http)
+            assert (refused.status_code, code_of(refused)) == (503, "OVERLOADED")
+            assert "shutting down" in refused.text
+            ready = await http.get("/readyz")
+            assert (ready.status_code, ready.json()) == (503, {"status": "shutting down"})
+            gate.release.set()
+            answered = await in_flight
+            assert answered.json()["data"]["createPaymentSession"][PC]["id"] == "pay_col_1"
+            await asyncio.wait_for(shutdown, 2)
+
+    asyncio.run(main())
+
+
+def test_a_drain_gives_up_after_the_grace_period(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        gate = _Gate()
+        app = _app(gate, shutdown_grace=0.1)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+            lifespan = app.router.lifespan_context(app)
+            await lifespan.__aenter__()
+            stuck = asyncio.create_task(_post(http))
+            await gate.reached(1)
+            await asyncio.wait_for(lifespan.__aexit__(None, None, None), 2)
+            stuck.cancel()
+
+    asyncio.run(main())
+    assert "1 request(s) still in flight" in caplog.text
+
+
+def test_readyz_follows_the_backend(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    client: TestClient = gateway()
+    medusa.respond = lambda _: httpx.Response(200, json={})
+    assert client.get("/readyz").json() == {"status": "ready"}
+    medusa.respond = lambda _: httpx.Response(503, text="starting")
+    assert client.get("/readyz").status_code == 503
+
+
+def test_the_body_of_a_batch_is_json_list(gateway: GatewayFactory) -> None:
+    response = gateway(max_batch_size=2).post(
+        "/graphql",
+        content=json.dumps([{"query": "{ __typename }"}]).encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.json() == [{"data": {"__typename": "Query"}}]
