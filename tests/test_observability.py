@@ -518,3 +518,30 @@ def test_backend_calls_outside_a_request_are_not_traced(
         assert client.get("/readyz").status_code == 200
     assert exporter.get_finished_spans() == ()
     assert "traceparent" not in medusa.last.headers
+
+
+def test_a_batch_counts_once_under_batch_with_its_first_error(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    client = gateway(max_batch_size=5)
+    read = {"query": "{ gateway { backendProfile } }"}
+    pay_op = {"query": mutation(f"{PC} {{ id }}")}
+    invalid = {"query": "{ nope }"}
+    assert client.post("/graphql", json=[read, pay_op]).status_code == 200
+    assert client.post("/graphql", json=[read, invalid]).status_code == 200
+    found = samples(client)
+    assert value(found, "gateway_requests_total", operation="(batch)", code="OK") == 1
+    labels = {"operation": "(batch)", "code": "GRAPHQL_VALIDATION_FAILED"}
+    assert value(found, "gateway_requests_total", **labels) == 1
+    backend = {"method": "POST", "route": ROUTE, "status": "200"}
+    assert value(found, "gateway_backend_requests_total", **backend) == 1
+
+
+def test_a_shed_request_counts_as_overloaded(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    client = gateway()
+    client.app.state.in_flight.draining = True  # type: ignore[attr-defined]  # as at shutdown
+    assert pay(client).status_code == 503
+    client.app.state.in_flight.draining = False  # type: ignore[attr-defined]
+    found = samples(client)
+    assert value(found, "gateway_requests_total", operation="(none)", code="OVERLOADED") == 1
+    assert medusa.requests == []
