@@ -415,7 +415,7 @@ class Observability:
             kind=trace.SpanKind.SERVER,
             attributes={
                 "http.request.method": request.method,
-                "url.path": request.url.path,
+                "url.path": request.scope["path"],  # the raw path: no URL object to build
                 "gateway.request_id": seen.request_id,
             },
         )
