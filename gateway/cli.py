@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
-from typing import get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
+
+from pydantic import SecretStr
 
 from gateway.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["main"]
 
@@ -79,6 +85,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415  # not needed by export-schema
 
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,  # per-request logging costs ~10% throughput; errors are logged
+        "server_header": False,
+        "proxy_headers": False,
+    }
+    if settings.workers > 1:
+        # uvicorn starts each worker from an import string; the worker rebuilds these settings
+        # from the environment it inherits (never from argv: keys would show in `ps`).
+        os.environ.update(_as_environment(settings))
+        uvicorn.run(
+            "gateway.cli:app_from_environment", factory=True, workers=settings.workers, **options
+        )
+        return 0
+    uvicorn.run(_configured_app(settings), **options)
+    return 0
+
+
+def app_from_environment() -> FastAPI:
+    """A worker's app (`--workers N`): settings from the GATEWAY_* variables its parent set."""
+    return _configured_app(load_settings())
+
+
+def _configured_app(settings: Settings) -> FastAPI:
     from gateway.app import create_app  # noqa: PLC0415
 
     logging.basicConfig(
@@ -87,13 +119,19 @@ def _serve(settings: Settings) -> int:
     )
     # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,  # per-request logging costs ~10% throughput; errors are still logged
-        server_header=False,
-        proxy_headers=False,
-    )
-    return 0
+    return create_app(settings)
+
+
+def _as_environment(settings: Settings) -> dict[str, str]:
+    """GATEWAY_* variables that `load_settings()` turns back into `settings`."""
+    environment = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(value)
+        environment[f"GATEWAY_{name.upper()}"] = str(value)
+    return environment

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Processes serving the port (each with its own pool)."
+    )
 
     _split_lists = field_validator("backend_allowed_fields", "cors_origins", mode="before")(
         _split_csv
