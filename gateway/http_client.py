@@ -11,6 +11,7 @@ Anything else (absolute URLs, streaming, auth, per-call cookies) takes httpx's o
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
@@ -31,6 +32,9 @@ from httpx._types import (
 __all__ = ["LeanAsyncClient"]
 
 _DEFAULT = httpx.USE_CLIENT_DEFAULT
+#: Text httpx's URL parser would leave exactly as it is: unreserved and sub-delimiter
+#: characters, ':', '@', '/', and well-formed percent escapes.
+_ALREADY_ENCODED = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*").fullmatch
 
 
 class LeanAsyncClient(httpx.AsyncClient):
@@ -82,15 +86,13 @@ class LeanAsyncClient(httpx.AsyncClient):
         params: dict[str, str] | None,
         headers: HeaderTypes | None,
     ) -> httpx.Request:
-        target = f"{self._lean_base}{path}"
-        if params:
-            target += "?" + urlencode(params)  # what httpx's QueryParams spells for text values
+        query = urlencode(params) if params else None  # httpx's spelling for text values
         merged = self.headers.copy()
         if headers:
             merged.update(headers)
         return httpx.Request(
             method,
-            httpx.URL(target),
+            self._lean_url(path, query),
             headers=merged,
             content=content,
             extensions={"timeout": self.timeout.as_dict()},
@@ -118,15 +120,27 @@ class LeanAsyncClient(httpx.AsyncClient):
             raise
         return response
 
-    @property
-    def _lean_base(self) -> str:
-        # httpx keeps base_url with a trailing slash; a path is joined after the base's path.
+    def _lean_url(self, path: str, query: str | None) -> httpx.URL:
+        """The base URL joined with `path` and `query`, parsed by httpx at most once per base.
+
+        A path already in the form httpx would send (what gateway.medusa builds, every unsafe
+        character percent-encoded) skips httpx's parser, ~60 us a call: the parsed base is
+        copied with the new path and query. Anything else is parsed as httpx always does.
+        """
         base = self.base_url
         cached = self.__dict__.get("_lean_base_cache")
         if cached is None or cached[0] is not base:
-            cached = (base, str(base).rstrip("/"))
+            # httpx keeps base_url with a trailing slash; a path is joined after the base's path.
+            cached = (base, str(base).rstrip("/"), base._uri_reference)
             self.__dict__["_lean_base_cache"] = cached
-        return cached[1]
+        _, text, parsed = cached
+        if _ALREADY_ENCODED(path) and (query is None or _ALREADY_ENCODED(query)):
+            url = httpx.URL.__new__(httpx.URL)
+            url._uri_reference = parsed._replace(  # private to httpx, pinned <0.29: tested
+                path=f"{parsed.path.rstrip('/')}{path}", query=query, fragment=None
+            )
+            return url
+        return httpx.URL(f"{text}{path}" if query is None else f"{text}{path}?{query}")
 
 
 def _all_text(params: object) -> TypeGuard[dict[str, str]]:

@@ -160,3 +160,34 @@ def test_a_new_base_url_is_picked_up() -> None:
 
     asyncio.run(call())
     assert str(seen[0].url) == "http://elsewhere.internal:9000/health"
+
+
+@pytest.mark.parametrize("base", ["http://m.internal:9000", "https://m.internal/prefix/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/store/payment-collections/pay_col_01JF8/payment-sessions",
+        "/store/payment-collections/a%2Fb%20c/payment-sessions",
+        "/store/payment-collections/a b/é/%zz/payment-sessions",  # parsed by httpx instead
+        "/store/x;y=1:@!$&'()*+,~",
+    ],
+)
+@pytest.mark.parametrize(
+    "params", [None, {}, {"fields": "amount,-payment_providers,*payment_sessions"}, {"q": "a b&c"}]
+)
+def test_the_url_is_the_one_httpx_would_build(
+    base: str, path: str, params: dict[str, str] | None
+) -> None:
+    seen: list[httpx.Request] = []
+    plain = httpx.AsyncClient(base_url=base, transport=recorder(seen))
+    lean = LeanAsyncClient(base_url=base, transport=recorder(seen))
+    expected = plain.build_request("GET", path, params=params).url
+    got = lean.build_request("GET", path, params=params).url
+    assert got == expected
+    assert (got.raw_path, got.host, got.port, got.scheme) == (
+        expected.raw_path,
+        expected.host,
+        expected.port,
+        expected.scheme,
+    )
+    assert str(got) == str(expected)
