@@ -361,6 +361,20 @@ def _median_ratio(
     return statistics.median(ratios) if ratios else None
 
 
+def _median_difference(
+    rows: Iterable[Measurement], label: str, other: str, concurrency: int, value: str
+) -> float | None:
+    """Median over rounds of label - other, each taken within one round (added latency)."""
+    by_round: dict[int, dict[str, float]] = {}
+    for row in rows:
+        if row.concurrency == concurrency and row.label in (label, other):
+            by_round.setdefault(row.round, {})[row.label] = getattr(row, value)
+    differences = [
+        pair[label] - pair[other] for pair in by_round.values() if label in pair and other in pair
+    ]
+    return statistics.median(differences) if differences else None
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -387,7 +401,7 @@ def table(results_file: Path, rss_file: Path | None, reference: str, peer: str) 
         "",
     ]
     header = ["target", "conc", "req/s", "p50 ms", "p99 ms", f"req/s {TIMES} stub"]
-    header += [f"p50 {TIMES} stub"]
+    header += ["p50 ms over stub"]
     if has_peer:
         header += [f"req/s {TIMES} mesh", f"CPU {TIMES} mesh"]
     header += ["CPU ms/req", "others on SUT core", "errors"]
@@ -414,7 +428,7 @@ def table(results_file: Path, rss_file: Path | None, reference: str, peer: str) 
                 f"{statistics.median(r.p50_ms for r in mine):.2f}",
                 f"{statistics.median(r.p99_ms for r in mine):.2f}",
                 _fmt(_median_ratio(rows, label, reference, concurrency, "rps"), ".3f"),
-                _fmt(_median_ratio(rows, label, reference, concurrency, "p50_ms"), ".1f"),
+                _fmt(_median_difference(rows, label, reference, concurrency, "p50_ms"), "+.2f"),
             ]
             if has_peer:
                 cells += [
@@ -443,9 +457,62 @@ def table(results_file: Path, rss_file: Path | None, reference: str, peer: str) 
             )
             + ".",
         ]
+    out += ["", *_targets(rows, rss_file, reference, peer)]
     if rss_file is not None and rss_file.exists():
         out += ["", *_memory_table(rss_file)]
     return "\n".join(out)
+
+
+OURS = "gateway-full"
+OURS_2W = "gateway-2w-full"
+
+
+def _targets(
+    rows: Sequence[Measurement], rss_file: Path | None, reference: str, peer: str
+) -> list[str]:
+    """Issue #7's targets, read off this run (same query as the peer: gateway-full)."""
+    concurrencies = sorted({row.concurrency for row in rows})
+    low, high = concurrencies[0], concurrencies[-1]
+
+    def verdict(ok: bool | None) -> str:
+        return "-" if ok is None else ("met" if ok else "NOT met")
+
+    throughput = _median_ratio(rows, OURS, peer, high, "rps")
+    added = _median_difference(rows, OURS, reference, low, "p50_ms")
+    cpu = {
+        c: statistics.median(
+            r.cpu_ms_per_request
+            for r in rows
+            if r.label == OURS and r.concurrency == c and r.cpu_ms_per_request is not None
+        )
+        for c in (low, high)
+        if any(r.label == OURS and r.concurrency == c for r in rows)
+    }
+    scaling = _median_ratio(rows, OURS_2W, OURS, high, "rps")
+    largest = None
+    if rss_file is not None and rss_file.exists():
+        sizes = [
+            float(row.get("largest_mib", row["rss_mib"]))
+            for row in map(json.loads, rss_file.read_text().splitlines())
+            if row["phase"] == "after" and str(row["label"]).startswith("gateway")
+        ]
+        largest = max(sizes) if sizes else None
+    worst_cpu = max(cpu.values()) if cpu else None
+    return [
+        "| target (issue #7) | this run | verdict |",
+        "|---|---|---|",
+        f"| req/s at c={high} {TIMES} Mesh/Hive >= 1.5 | {_fmt(throughput, '.2f')} "
+        f"| {verdict(None if throughput is None else throughput >= 1.5)} |",
+        f"| p50 at c={low} over the direct REST call <= 1 ms | {_fmt(added, '+.2f')} ms "
+        f"| {verdict(None if added is None else added <= 1.0)} |",
+        "| CPU per request <= 0.8 ms | "
+        + " / ".join(f"{v:.3f} (c={c})" for c, v in cpu.items())
+        + f" | {verdict(None if worst_cpu is None else worst_cpu <= 0.8)} |",
+        f"| RSS per worker after the run <= 100 MiB | {_fmt(largest, '.1f')} MiB "
+        f"| {verdict(None if largest is None else largest <= 100)} |",
+        f"| req/s at c={high}, 2 workers {TIMES} 1 worker | {_fmt(scaling, '.2f')} "
+        "| (reported; 2 cores shared with wrk and the stub) |",
+    ]
 
 
 def _memory_table(rss_file: Path) -> list[str]:
