@@ -8,7 +8,7 @@
 #
 #   bash bench/run.sh                      # the full run (~5 min), the peer is mandatory
 #   SMOKE=1 bash bench/run.sh              # CI: seconds, no thresholds, the peer only if cached
-#   ROUNDS=5 PYSPY=1 bash bench/run.sh     # more rounds, then a py-spy profile of the gateway
+#   PYSPY=1 bash bench/run.sh              # then a py-spy profile of the gateway (README's table)
 #
 # Knobs (environment, defaults in brackets; SMOKE=1 changes the defaults marked *):
 #   DURATION [10*]       seconds measured per target and concurrency
@@ -22,10 +22,11 @@
 #                        0: skipped. OPENAPI_DOC [bench/mesh/openapi/payment-sessions.yaml]
 #   OUT [/tmp/gateway-bench/<timestamp>]   raw wrk output, logs, results.jsonl, report.md
 #   BENCH_CACHE [/var/tmp/medusa-graphql-gateway/bench]   npm packages of the peer
-#   NOISE_MAX [0.15] NOISE_RETRIES [2*] NOISE_PAUSE [5]   when other processes used more than
+#   NOISE_MAX [0.15] NOISE_RETRIES [0] NOISE_PAUSE [5]   when other processes used more than
 #                        NOISE_MAX of the SUT core during a measurement, wait NOISE_PAUSE seconds
 #                        and measure again (up to NOISE_RETRIES more times); the report keeps the
-#                        attempt with the least such load (NOISE_RETRIES=0: never repeat)
+#                        attempt with the least such load. Off by default: on a machine that is
+#                        busy all the time it only multiplies the run time
 #   PYSPY [0]            1: after the matrix, profile the 1-worker gateway with py-spy under load
 #                        (PYSPY_QUERY [full], PYSPY_CONCURRENCY [32], PYSPY_SECONDS [8])
 #   SUT_CPU [1] LOAD_CPU [0]   every 1-process system under test on SUT_CPU; wrk, the backend
@@ -39,7 +40,7 @@ ROOT=$(dirname "$HERE")
 SMOKE=${SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
   DURATION=${DURATION:-1} WARMUP=${WARMUP:-0} CONCURRENCIES=${CONCURRENCIES:-"1 8"}
-  ROUNDS=${ROUNDS:-1} WORKERS=${WORKERS:-"1 2"} MESH=${MESH:-auto} NOISE_RETRIES=${NOISE_RETRIES:-0}
+  ROUNDS=${ROUNDS:-1} WORKERS=${WORKERS:-"1 2"} MESH=${MESH:-auto}
 fi
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
@@ -53,7 +54,7 @@ PEER=$BENCH_CACHE/peer
 OPENAPI_DOC=${OPENAPI_DOC:-$HERE/mesh/openapi/payment-sessions.yaml}
 PYSPY=${PYSPY:-0}
 NOISE_MAX=${NOISE_MAX:-0.15}
-NOISE_RETRIES=${NOISE_RETRIES:-2}
+NOISE_RETRIES=${NOISE_RETRIES:-0}
 NOISE_PAUSE=${NOISE_PAUSE:-5}
 PYSPY_QUERY=${PYSPY_QUERY:-full}
 PYSPY_CONCURRENCY=${PYSPY_CONCURRENCY:-32}
