@@ -112,6 +112,14 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
+    def _workers_need_a_backend(self) -> Settings:
+        if self.workers > 1 and self.medusa_url is None:
+            # Each worker process would seed its own sandbox: ids from one fail on the other.
+            msg = "workers > 1 needs GATEWAY_MEDUSA_URL (each worker would get its own sandbox)"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
     def _custom_profile_needs_fields(self) -> Settings:
         if self.backend_profile == "custom" and not self.backend_allowed_fields:
             msg = "backend_profile=custom needs GATEWAY_BACKEND_ALLOWED_FIELDS (comma-separated)"

@@ -100,3 +100,11 @@ def test_one_worker_serves_the_app_object(monkeypatch: pytest.MonkeyPatch) -> No
     assert cli.main(["--port", "9302"]) == 0
     [app] = runs
     assert not isinstance(app, str)
+
+
+def test_workers_refuse_the_embedded_sandbox(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--workers", "2"]) == 2
+    assert "GATEWAY_MEDUSA_URL" in capsys.readouterr().err
+    assert served == []
