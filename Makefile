@@ -1,7 +1,7 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test` and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `bench-smoke` and `e2e`.
 PYTHON ?= python
 
-.PHONY: lint format test e2e schema bench graphiql-assets
+.PHONY: lint format test e2e schema bench bench-smoke graphiql-assets
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -29,3 +29,11 @@ schema:
 # GraphiQL's pinned npm files into gateway/static/graphiql/ (gitignored), served offline.
 graphiql-assets:
 	$(PYTHON) -m gateway fetch-graphiql
+
+# The benchmark (bench/README.md): the full run, side by side with the peer (~5 min).
+bench:
+	PYTHON=$(PYTHON) bash bench/run.sh
+
+# The same harness in seconds, no thresholds (CI: it must not rot); the peer only if cached.
+bench-smoke:
+	SMOKE=1 PYTHON=$(PYTHON) bash bench/run.sh

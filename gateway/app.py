@@ -22,6 +22,7 @@ from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.http_client import LeanAsyncClient
 from gateway.inflight import InFlight
 from gateway.medusa import MedusaClient
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
@@ -197,7 +198,7 @@ def _http_client(
         transport = KeepAliveTransport(
             max_connections=settings.max_connections, keepalive_expiry=_KEEPALIVE_EXPIRY
         )
-    return httpx.AsyncClient(
+    return LeanAsyncClient(
         base_url=settings.medusa_base_url or _TEST_BASE_URL,
         transport=observability.instrument(transport),
         timeout=timeout,

@@ -7,13 +7,20 @@ environment. Prefer the environment for the publishable key: flags are visible i
 from __future__ import annotations
 
 import argparse
+import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
-from typing import get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
+
+from pydantic import SecretStr
 
 from gateway import graphiql_assets
 from gateway.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["main"]
 
@@ -87,26 +94,60 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415  # not needed by export-schema
 
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "log_config": None,  # uvicorn's loggers go through ours (text or JSON, request ids)
+        "access_log": False,  # uvicorn's own access log is slow; GATEWAY_ACCESS_LOG is ours
+        "server_header": False,
+        "proxy_headers": False,
+        # On SIGTERM uvicorn stops accepting and waits for open connections, then runs the
+        # lifespan's drain; both are bounded by the same grace period.
+        "timeout_graceful_shutdown": math.ceil(settings.shutdown_grace),
+    }
+    if settings.workers > 1:
+        # uvicorn starts each worker from an import string; the worker rebuilds these settings
+        # from the environment it inherits (never from argv: keys would show in `ps`).
+        os.environ.update(_as_environment(settings))
+        uvicorn.run(
+            "gateway.cli:app_from_environment", factory=True, workers=settings.workers, **options
+        )
+        return 0
+    try:
+        app = _configured_app(settings)
+    except SettingsError as error:  # the OTEL_* variables are checked here
+        print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
+        return 2
+    uvicorn.run(app, **options)
+    return 0
+
+
+def app_from_environment() -> FastAPI:
+    """A worker's app (`--workers N`): settings from the GATEWAY_* variables its parent set."""
+    return _configured_app(load_settings())
+
+
+def _configured_app(settings: Settings) -> FastAPI:
     from gateway.app import create_app  # noqa: PLC0415
     from gateway.logging_setup import configure_logging  # noqa: PLC0415
 
     configure_logging(settings)
-    try:
-        app = create_app(settings)
-    except SettingsError as error:  # the OTEL_* variables are checked here
-        print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
-        return 2
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # uvicorn's loggers go through ours (text or JSON, request ids)
-        access_log=False,  # uvicorn's own access log is slow; GATEWAY_ACCESS_LOG is ours
-        server_header=False,
-        proxy_headers=False,
-        # On SIGTERM uvicorn stops accepting and waits for open connections, then runs the
-        # lifespan's drain; both are bounded by the same grace period.
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace),
-    )
-    return 0
+    # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    return create_app(settings)
+
+
+def _as_environment(settings: Settings) -> dict[str, str]:
+    """GATEWAY_* variables that `load_settings()` turns back into `settings`."""
+    environment = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(value)
+        environment[f"GATEWAY_{name.upper()}"] = str(value)
+    return environment

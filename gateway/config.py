@@ -185,6 +185,9 @@ class Settings(BaseSettings):
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Processes serving the port (each with its own pool)."
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as text, or one JSON object per line."
     )
@@ -229,6 +232,14 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         if self.max_query_bytes > self.max_body_bytes:
             msg = "GATEWAY_MAX_QUERY_BYTES must not exceed GATEWAY_MAX_BODY_BYTES"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _workers_need_a_backend(self) -> Settings:
+        if self.workers > 1 and self.medusa_url is None:
+            # Each worker process would seed its own sandbox: ids from one fail on the other.
+            msg = "workers > 1 needs GATEWAY_MEDUSA_URL (each worker would get its own sandbox)"
             raise ValueError(msg)
         return self
 

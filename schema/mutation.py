@@ -12,7 +12,7 @@ from gateway.medusa import check_id, check_session_input
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
-from schema.projection import needed_paths, plan_fields
+from schema.plan_cache import compiled_plan
 from schema.types import CreatePaymentSessionPayload, PaymentCollection, PaymentSession
 
 __all__ = ["Mutation", "variables_of"]
@@ -72,10 +72,13 @@ async def _create_session(
     raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
     payload_type = get_named_type(raw_info.return_type)
     assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
-    needed = needed_paths(
-        raw_info.field_nodes, payload_type, raw_info.fragments, variables_of(raw_info)
+    plan = compiled_plan(
+        raw_info.field_nodes,
+        payload_type,
+        raw_info.fragments,
+        variables_of(raw_info),
+        context.profile,
     )
-    plan = plan_fields(needed, context.profile)
     raw = await context.medusa.create_payment_session(
         collection_id,
         provider_id=provider_id,

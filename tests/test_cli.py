@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gateway import cli
-from gateway.config import Settings
+from gateway.config import Settings, load_settings
 from schema.schema import print_sdl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,3 +308,51 @@ def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -
     assert kwargs["log_level"] == "warning"
     assert kwargs["proxy_headers"] is False
     assert kwargs["timeout_graceful_shutdown"] == 7
+
+
+def test_workers_hand_the_settings_to_each_worker_through_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    import uvicorn
+
+    for name in Settings.model_fields:  # the CLI exports them: restore "unset" afterwards
+        monkeypatch.setenv(f"GATEWAY_{name.upper()}", "")
+        monkeypatch.delenv(f"GATEWAY_{name.upper()}")
+    runs: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
+    argv = ["--workers", "2", "--port", "9301", "--medusa-url", "http://m.internal:9000"]
+    argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
+    assert cli.main(argv) == 0
+
+    [(app, options)] = runs
+    assert app == "gateway.cli:app_from_environment"
+    assert (options["factory"], options["workers"], options["port"]) == (True, 2, 9301)
+    assert os.environ["GATEWAY_PORT"] == "9301"  # what each worker reads back
+    worker = load_settings()
+    assert worker.medusa_base_url == "http://m.internal:9000"
+    assert worker.cors_origins == ["https://a.example", "https://b.example"]
+    assert worker.publishable_key is not None
+    assert worker.publishable_key.get_secret_value() == "pk_from_env"
+    assert (worker.graphiql, worker.workers) == (False, 2)
+    assert cli.app_from_environment().title  # a worker builds its app from that environment
+
+
+def test_one_worker_serves_the_app_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    runs: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(app))
+    assert cli.main(["--port", "9302"]) == 0
+    [app] = runs
+    assert not isinstance(app, str)
+
+
+def test_workers_refuse_the_embedded_sandbox(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--workers", "2"]) == 2
+    assert "GATEWAY_MEDUSA_URL" in capsys.readouterr().err
+    assert served == []

@@ -1,28 +1,50 @@
-// Fast stand-in for Medusa's POST /store/payment-collections/:id/payment-sessions: answers
-// a fixed, pre-serialised payment collection (payment_collection.json) and GET /health.
-// It ignores `fields`, so it measures the gateway's own cost, not projection savings.
-// Usage: node server.js PORT
+// Fast stand-in for Medusa v2's `POST /store/payment-collections/:id/payment-sessions`.
+// Answers that route with a fixed, pre-serialised payment collection (payment_collection.json:
+// EUR, 2 providers, 2 sessions with provider `data`, 1 payment with a capture and a refund with
+// its reason) and `GET /health` with `OK`; anything else is a JSON 404. It drains and ignores
+// the request body, headers and query (`fields` too), so a benchmark against it measures the
+// caller's own cost, not what the projection saves at a real backend.
+// Usage: node server.js PORT        (listens on 127.0.0.1 only)
 'use strict';
 const http = require('http');
 const fs = require('fs');
 const path = require('path');
 
-const port = Number(process.argv[2] || 4510);
+const port = Number(process.argv[2]);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error('usage: node server.js PORT');
+  process.exit(2);
+}
 const body = Buffer.from(JSON.stringify(JSON.parse(
   fs.readFileSync(path.join(__dirname, 'payment_collection.json'), 'utf8'))));
+const notFound = Buffer.from('{"type":"not_found","message":"Not found"}');
 const route = /^\/store\/payment-collections\/[^/?]+\/payment-sessions(?:\?|$)/;
+
+function send(res, status, out, type) {
+  res.writeHead(status, { 'content-type': type, 'content-length': out.length });
+  res.end(out);
+}
 
 const server = http.createServer((req, res) => {
   req.on('data', () => {});
   req.on('end', () => {
-    if (req.method === 'GET' && req.url === '/health') { res.end('OK'); return; }
-    const ok = req.method === 'POST' && route.test(req.url);
-    const out = ok ? body : Buffer.from('{"type":"not_found","message":"Not found"}');
-    res.writeHead(ok ? 200 : 404, {
-      'content-type': 'application/json; charset=utf-8', 'content-length': out.length });
-    res.end(out);
+    if (req.method === 'POST' && route.test(req.url)) {
+      send(res, 200, body, 'application/json; charset=utf-8');
+    } else if (req.method === 'GET' && req.url === '/health') {
+      send(res, 200, Buffer.from('OK'), 'text/plain; charset=utf-8');
+    } else {
+      send(res, 404, notFound, 'application/json; charset=utf-8');
+    }
   });
 });
-server.keepAliveTimeout = 65000;
-server.listen(port, '127.0.0.1');
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => process.exit(0));
+server.keepAliveTimeout = 65000; // longer than any client's idle expiry: the client closes first
+server.listen(port, '127.0.0.1', () => {
+  console.log(`stub on http://127.0.0.1:${port} (${body.length} byte answer)`);
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 500).unref();
+  });
+}
