@@ -2,17 +2,68 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Final, cast
+
 import strawberry
 import strawberry.federation
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.info import Info
 
+from gateway.errors import RequestError
 from schema.build import resolve_attribute
 from schema.entities import Cart, Region
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 
-__all__ = ["build_schema", "print_sdl"]
+__all__ = ["RESOLVABLE", "GatewaySchema", "build_schema", "print_sdl"]
+
+
+#: The entities this subgraph resolves by key; the payment types are `resolvable: false`.
+RESOLVABLE: Final = frozenset({"Cart", "Region"})
+_MAX_ID: Final = 128
+
+
+class GatewaySchema(strawberry.federation.Schema):
+    """A federation schema whose `_entities` refuses malformed representations clearly.
+
+    Strawberry's resolver trusts the router: a representation without `__typename`, of an
+    unknown type or of a non-resolvable one would surface as an internal error (or, for a
+    `resolvable: false` type, as an object of nulls). Each bad one is a BAD_USER_INPUT on its
+    own item here, and nothing is read for it.
+    """
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Check every representation, then let Strawberry resolve the valid ones."""
+        results: list[FederationAny] = []
+        for representation in representations:
+            problem = _representation_problem(representation)
+            if problem is not None:
+                results.append(FederationAny(RequestError(problem)))
+                continue
+            fields = cast("Mapping[str, object]", representation)  # checked just above
+            key: Any = {"__typename": fields["__typename"], "id": str(fields["id"])}
+            results.extend(super().entities_resolver(info, [key]))
+        return results
+
+
+def _representation_problem(representation: object) -> str | None:
+    if not isinstance(representation, Mapping):
+        return "Each representation must be an object with `__typename` and `id`."
+    type_name = representation.get("__typename")
+    if not isinstance(type_name, str):
+        return "A representation has no `__typename` string."
+    if type_name not in RESOLVABLE:
+        shown = type_name[:64]
+        return f"This subgraph resolves only {', '.join(sorted(RESOLVABLE))} by key, not {shown!r}."
+    key = representation.get("id")
+    if isinstance(key, bool) or not isinstance(key, str | int) or not 0 < len(str(key)) <= _MAX_ID:
+        return f"A {type_name} representation needs an `id` string of 1-{_MAX_ID} characters."
+    return None
 
 
 def build_schema() -> strawberry.Schema:
@@ -21,7 +72,7 @@ def build_schema() -> strawberry.Schema:
     A Federation 2 subgraph schema: `_service { sdl }` lets Apollo Router/Gateway or Hive
     Gateway compose it into a supergraph; entity types carry `@key(fields: "id")`.
     """
-    return strawberry.federation.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[Cart, Region],

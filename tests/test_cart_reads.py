@@ -411,3 +411,40 @@ def test_the_read_budget_counts_regions_too(gateway: GatewayFactory, medusa: Fak
     assert body["data"] is None or all(e is None for e in body["data"]["_entities"])
     assert {e["extensions"]["code"] for e in body["errors"]} == {"OPERATION_LIMIT"}
     assert medusa.requests == []
+
+
+@pytest.mark.parametrize(
+    ("representation", "says"),
+    [
+        ({"__typename": "PaymentCollection", "id": "pay_col_01A"}, "resolves only Cart, Region"),
+        ({"__typename": "Nope", "id": "1"}, "not 'Nope'"),
+        ({"id": "cart_01A"}, "no `__typename`"),
+        ("cart_01A", "must be an object"),
+        ({"__typename": "Cart"}, "needs an `id`"),
+        ({"__typename": "Cart", "id": {"a": 1}}, "needs an `id`"),
+        ({"__typename": "Cart", "id": ""}, "needs an `id`"),
+        ({"__typename": "Cart", "id": True}, "needs an `id`"),
+        ({"__typename": "Region", "id": "r" * 129}, "needs an `id`"),
+    ],
+)
+def test_a_malformed_representation_is_bad_input_on_its_item_only(
+    gateway: GatewayFactory, medusa: FakeMedusa, representation: object, says: str
+) -> None:
+    medusa.respond = cart_backend({"cart_01A": COLLECTION})
+    good = {"__typename": "Cart", "id": "cart_01A"}
+    body = (
+        gateway()
+        .post(
+            "/graphql",
+            json={"query": ENTITIES, "variables": {"r": [representation, good]}},
+        )
+        .json()
+    )
+    bad, fine = body["data"]["_entities"]
+    assert bad is None
+    assert fine["paymentCollection"]["amount"] == 50.0
+    (error,) = body["errors"]
+    assert error["path"] == ["_entities", 0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert says in error["message"]
+    assert [r.url.path for r in medusa.requests] == ["/store/carts/cart_01A"]
