@@ -164,6 +164,12 @@ class Settings(BaseSettings):
         le=1_000,
         description="Most backend calls one operation (or batch) may plan: its cost limit.",
     )
+    max_relation_expansions: int = Field(
+        default=6,
+        ge=1,
+        le=50,
+        description="Most relations (nested lists and rows) one backend call may expand.",
+    )
     max_backend_reads: int = Field(
         default=50,
         ge=1,

@@ -72,6 +72,7 @@ class GraphQLEndpoint:
         self._max_payment_mutations = settings.max_payment_mutations
         self._max_upstream_calls = settings.max_upstream_calls
         self._max_reads = settings.max_backend_reads
+        self._max_relations = settings.max_relation_expansions
         self.in_flight = in_flight or InFlight(settings.max_in_flight)
         self._observability = observability or Observability.disabled()
 
@@ -208,6 +209,7 @@ class GraphQLEndpoint:
             request_id=request_id,
             trace=[] if self._debug else None,
             reads_left=self._max_reads,
+            max_relations=self._max_relations,
         )
         result = await run(self._schema, prepared.compiled, prepared.request, context)
         body: dict[str, Any] = {}

@@ -26,6 +26,7 @@ __all__ = [
     "BackendRejected",
     "BackendTimeout",
     "BackendUnavailable",
+    "ExpansionLimitExceeded",
     "GatewayError",
     "PublishableKeyRequired",
     "ReadBudgetExceeded",
@@ -83,6 +84,24 @@ class ReadBudgetExceeded(GatewayError):
         super().__init__(
             f"This operation would make {wanted} more backend reads, but only {left} of "
             "GATEWAY_MAX_BACKEND_READS are left: ask for fewer carts or regions at once."
+        )
+
+
+class ExpansionLimitExceeded(GatewayError):
+    """One backend call would expand more relations than GATEWAY_MAX_RELATION_EXPANSIONS.
+
+    Each relation in `fields` is a join or a follow-up query at Medusa: the cost a selection
+    imposes on the backend, bounded before the call is sent (open/custom profiles can reach
+    payments -> refunds -> refund_reason, captures, sessions, providers in one call).
+    """
+
+    code = "OPERATION_LIMIT"
+    retryable = True  # nothing was sent
+
+    def __init__(self, relations: int, limit: int) -> None:
+        super().__init__(
+            f"This selection would make the backend expand {relations} relations in one call; "
+            f"the maximum is {limit} (GATEWAY_MAX_RELATION_EXPANSIONS): select fewer nested lists."
         )
 
 

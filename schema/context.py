@@ -7,10 +7,11 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from gateway.errors import ReadBudgetExceeded
+from gateway.errors import ExpansionLimitExceeded, ReadBudgetExceeded
 from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
 from schema.loaders import CartLoader, ProvidersKey, payment_providers_loader
 from schema.profiles import BackendProfile
+from schema.projection import FieldsPlan
 from schema.verify import ProjectionMonitor
 
 __all__ = ["GatewayContext"]
@@ -29,6 +30,8 @@ class GatewayContext:
     trace: list[UpstreamCall] | None = None
     #: Backend reads this request may still make (GATEWAY_MAX_BACKEND_READS).
     reads_left: int = 50
+    #: Relations one backend call may expand (GATEWAY_MAX_RELATION_EXPANSIONS).
+    max_relations: int = 6
     _providers: DataLoader[ProvidersKey, list[dict[str, Any]]] | None = field(
         default=None, repr=False
     )
@@ -57,3 +60,9 @@ class GatewayContext:
         if count > self.reads_left:
             raise ReadBudgetExceeded(count, self.reads_left)
         self.reads_left -= count
+
+    def check_expansions(self, plan: FieldsPlan) -> None:
+        """Refuse a plan that would make the backend expand too many relations in one call."""
+        relations = plan.relations()
+        if relations > self.max_relations:
+            raise ExpansionLimitExceeded(relations, self.max_relations)

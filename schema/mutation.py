@@ -79,6 +79,7 @@ async def _create_session(
         variables_of(raw_info),
         context.profile,
     )
+    context.check_expansions(plan)
     raw = await context.medusa.create_payment_session(
         collection_id,
         provider_id=provider_id,

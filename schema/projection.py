@@ -185,6 +185,10 @@ class FieldsPlan:
     requested: frozenset[str]
     unexposed: Mapping[str, str] = field(default_factory=dict)
 
+    def relations(self) -> int:
+        """How many relations (nested lists or rows) the backend expands for this plan."""
+        return len({path.rpartition(".")[0] for path in self.requested} - {""})
+
     def reason_for(self, path: str) -> str | None:
         """Why `path` (a column or a relation) was not requested, if it was not."""
         if path in self.unexposed:

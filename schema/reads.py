@@ -35,13 +35,14 @@ async def cart_payment_collection(info: Info, cart_id: str) -> PaymentCollection
     """A cart's payment collection (None while it has none), read from the cart route."""
     context = info.context
     paths = _selected_paths(info._raw_info)  # graphql-core's info holds the selection AST
+    plan = plan_cart_fields(paths, context.profile)
+    context.check_expansions(plan)
     cart = await context.carts.load(cart_id, paths)
     raw = cart.get("payment_collection")
     if raw is None:
         return None  # the cart has no collection yet: initiatePaymentSession creates one
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
         raise BackendProtocolError(200, "the cart's payment_collection is not an object")
-    plan = plan_cart_fields(paths, context.profile)
     context.monitor.check(raw, plan)
     return build_collection(raw, plan)
 
