@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,12 +21,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Route
 
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.graphiql_assets import ASSETS, DEFAULT_DIR, AssetsProblem, check
+from tests.serving import free_port
+from tests.serving import serving as serving_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).parents[1] / "artifacts"))
@@ -76,22 +74,9 @@ FLAGS = [
 @contextmanager
 def serving(settings: Settings) -> Iterator[str]:
     """The gateway on the embedded sandbox, on a free loopback port, in a thread."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(settings.model_copy(update={"port": port}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    port = free_port()
+    with serving_app(create_app(settings.model_copy(update={"port": port})), port) as url:
+        yield url
 
 
 @dataclass

@@ -11,21 +11,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox_wiring import SandboxBackend, start_sandbox
 from schema.profiles import profile_named
+from tests.serving import free_port, serving
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "storefront"
@@ -54,20 +51,10 @@ class Gateway:
 def gateway() -> Iterator[Gateway]:
     """The gateway on a sandbox we hold, with no default key: the client must send its own."""
     sandbox = start_sandbox(profile_named("medusa-2.21"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     app = create_app(Settings(port=port, graphiql=False), transport=sandbox.transport)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield Gateway(f"http://127.0.0.1:{port}/graphql", sandbox)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app, port) as url:
+        yield Gateway(f"{url}/graphql", sandbox)
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,7 @@ import json
 import os
 import select
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,13 +22,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox import SandboxState, create_sandbox_app
 from schema.profiles import MEDUSA_2_21_ALLOWED
+from tests.serving import free_port, serving
 
 HERE = Path(__file__).parent
 NODE_MODULES = Path(
@@ -44,13 +42,6 @@ pytestmark = pytest.mark.skipif(
     or not (NODE_MODULES / "@apollo/server").exists(),
     reason="needs node and npm @apollo/gateway + @apollo/server (installed by .ci/run)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -123,38 +114,28 @@ def supergraph() -> Iterator[Supergraph]:
     recorder = Recorder(create_sandbox_app(state, allowed=MEDUSA_2_21_ALLOWED))
     settings = Settings(medusa_url="http://sandbox.test", publishable_key=state.publishable_key)
     app = create_app(settings, transport=httpx.ASGITransport(app=recorder))
-    ours = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=ours, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-
     cart_rows = {c: {"total": total, "region": state.region_id} for c, total in carts.items()}
-    checkout_port, gateway_port = free_port(), free_port()
-    processes = [
-        start_node("checkout.cjs", str(checkout_port), env={"CARTS": json.dumps(cart_rows)})
-    ]
-    try:
-        processes.append(
-            start_node(
-                "supergraph.cjs",
-                str(gateway_port),
-                f"checkout=http://127.0.0.1:{checkout_port}/",
-                f"payments=http://127.0.0.1:{ours}/graphql",
+    ours, checkout_port, gateway_port = free_port(), free_port(), free_port()
+    with serving(app, ours, log_level="error") as url:
+        processes = [
+            start_node("checkout.cjs", str(checkout_port), env={"CARTS": json.dumps(cart_rows)})
+        ]
+        try:
+            processes.append(
+                start_node(
+                    "supergraph.cjs",
+                    str(gateway_port),
+                    f"checkout=http://127.0.0.1:{checkout_port}/",
+                    f"payments={url}/graphql",
+                )
             )
-        )
-        yield Supergraph(f"http://127.0.0.1:{gateway_port}/", state, recorder, carts)
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-            if process.stdout is not None:
-                process.stdout.close()
-        server.should_exit = True
-        thread.join(timeout=10)
+            yield Supergraph(f"http://127.0.0.1:{gateway_port}/", state, recorder, carts)
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=10)
+                if process.stdout is not None:
+                    process.stdout.close()
 
 
 def test_a_query_spanning_both_subgraphs_returns_the_joined_cart(supergraph: Supergraph) -> None:
