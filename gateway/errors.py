@@ -28,6 +28,7 @@ __all__ = [
     "BackendUnavailable",
     "ExpansionLimitExceeded",
     "GatewayError",
+    "OperationLimitExceeded",
     "PublishableKeyRequired",
     "ReadBudgetExceeded",
     "RequestError",
@@ -70,15 +71,19 @@ class PublishableKeyRequired(RequestError):
         )
 
 
-class ReadBudgetExceeded(GatewayError):
+class OperationLimitExceeded(GatewayError):
+    """A limit only execution can see was reached; what it refused was never sent."""
+
+    code = "OPERATION_LIMIT"
+    retryable = True
+
+
+class ReadBudgetExceeded(OperationLimitExceeded):
     """An operation would read the backend more often than GATEWAY_MAX_BACKEND_READS allows.
 
     Checked at run time, where the static cost cannot see: a federation `_entities` call with
     thousands of representations would otherwise fan out into thousands of backend reads.
     """
-
-    code = "OPERATION_LIMIT"
-    retryable = True  # nothing of this batch was sent
 
     def __init__(self, wanted: int, left: int) -> None:
         super().__init__(
@@ -87,16 +92,13 @@ class ReadBudgetExceeded(GatewayError):
         )
 
 
-class ExpansionLimitExceeded(GatewayError):
+class ExpansionLimitExceeded(OperationLimitExceeded):
     """One backend call would expand more relations than GATEWAY_MAX_RELATION_EXPANSIONS.
 
     Each relation in `fields` is a join or a follow-up query at Medusa: the cost a selection
     imposes on the backend, bounded before the call is sent (open/custom profiles can reach
     payments -> refunds -> refund_reason, captures, sessions, providers in one call).
     """
-
-    code = "OPERATION_LIMIT"
-    retryable = True  # nothing was sent
 
     def __init__(self, relations: int, limit: int) -> None:
         super().__init__(

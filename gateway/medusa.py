@@ -170,9 +170,7 @@ class MedusaClient:
         trace: list[UpstreamCall] | None = None,
     ) -> list[dict[str, Any]]:
         """`GET /store/payment-providers?region_id=` (read-only, so cheap to batch)."""
-        if not _ID_PATTERN.fullmatch(region_id):
-            msg = "regionId must be 1-128 letters, digits, '_' or '-'."
-            raise RequestError(msg)
+        check_id(region_id, "regionId")
         params = {"region_id": region_id, "fields": fields, "limit": "100"}
         status, payload = await self._send(
             "GET", "/store/payment-providers", params, None, headers, trace

@@ -305,24 +305,25 @@ def _js_string(value: object) -> str:
     return str(value)
 
 
+def _cart_allowed(allowed: frozenset[str] | None) -> frozenset[str] | None:
+    """The cart route's allow-list: its columns, and the collection's list under it.
+
+    As probed on 2.21.2: the collection's paths are filtered like the payment-sessions
+    route's, except that `*payment_collection` (every collection column) is allowed.
+    """
+    if allowed is None:
+        return None
+    own = {item.removeprefix("*") for item in _CART_DEFAULTS}
+    return frozenset(own | {f"payment_collection.{path}" for path in allowed})
+
+
 class _Sandbox:
     def __init__(self, state: SandboxState, allowed: frozenset[str] | None) -> None:
         self.state = state
         self.allowed = allowed
+        self.cart_allowed = _cart_allowed(allowed)
 
     # -- the global /store middleware chain ------------------------------------------------
-
-    @property
-    def cart_allowed(self) -> frozenset[str] | None:
-        """The cart route's allow-list: its columns, and the collection's list under it.
-
-        As probed on 2.21.2: the collection's paths are filtered like the payment-sessions
-        route's, except that `*payment_collection` (every collection column) is allowed.
-        """
-        if self.allowed is None:
-            return None
-        own = {item.removeprefix("*") for item in _CART_DEFAULTS}
-        return frozenset(own | {f"payment_collection.{path}" for path in self.allowed})
 
     def check_key(self, request: Request) -> None:
         key = request.headers.get("x-publishable-api-key", "").strip()

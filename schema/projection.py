@@ -184,10 +184,16 @@ class FieldsPlan:
     fields: str | None
     requested: frozenset[str]
     unexposed: Mapping[str, str] = field(default_factory=dict)
+    #: Relations the backend expands: counted once, as plans are cached per document.
+    _relations: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        relations = len({path.rpartition(".")[0] for path in self.requested} - {""})
+        object.__setattr__(self, "_relations", relations)  # frozen: set once, here
 
     def relations(self) -> int:
         """How many relations (nested lists or rows) the backend expands for this plan."""
-        return len({path.rpartition(".")[0] for path in self.requested} - {""})
+        return self._relations
 
     def reason_for(self, path: str) -> str | None:
         """Why `path` (a column or a relation) was not requested, if it was not."""
