@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import SecretStr
 
-from gateway import graphiql_assets
 from gateway.config import Settings, SettingsError, load_settings
+from gateway.tools import graphiql_assets
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

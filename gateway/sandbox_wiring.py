@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.config import Settings
-from gateway.sandbox import SandboxState, create_sandbox_app
-from schema.profiles import BackendProfile
+from medusa_client.profiles import BackendProfile
+from sandbox.emulator import SandboxState, create_sandbox_app
 
 __all__ = ["SandboxBackend", "example_operation", "start_sandbox"]
 

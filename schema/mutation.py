@@ -8,7 +8,7 @@ from typing import Any, cast
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
-from gateway.medusa import check_id, check_session_input
+from medusa_client.client import check_id, check_session_input
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
