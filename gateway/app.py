@@ -7,7 +7,8 @@ by tests alike; tests inject an `httpx.MockTransport` or the sandbox through `tr
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
 
@@ -18,12 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
+from gateway.admission import Admission
 from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
-from gateway.observability import GatewayMetrics, Observability, tracing_from_env
+from gateway.observability import NO_OPERATION, GatewayMetrics, Observability, tracing_from_env
+from gateway.overload import AdaptiveLimit
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
@@ -77,7 +80,15 @@ def create_app(
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
     )
-    in_flight = InFlight(settings.max_in_flight)
+    # Admission (gateway/admission.py) limits concurrency; InFlight only counts and drains.
+    in_flight = InFlight(sys.maxsize)
+    limit = AdaptiveLimit(
+        max_limit=settings.max_in_flight,
+        min_limit=settings.min_in_flight,
+        queue_timeout=settings.queue_timeout,
+        max_queued=settings.max_queued,
+        adaptive=settings.adaptive_concurrency,
+    )
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
     sandbox: SandboxBackend | None = None
@@ -108,7 +119,10 @@ def create_app(
                 )
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight
+                app.state.limit = limit
+                limit.start()
                 yield
+                limit.stop()
                 # Graceful shutdown: refuse new requests, let those in flight finish their calls.
                 if not await in_flight.drain(settings.shutdown_grace):
                     _log.warning(
@@ -143,7 +157,15 @@ def create_app(
     app.add_route("/readyz", _readyz, methods=["GET"])
     if observability.metrics is not None:
         app.add_route("/metrics", observability.metrics.endpoint, methods=["GET"])
-    if settings.cors_origins:
+    app.add_middleware(
+        Admission,
+        handle=endpoint.handle,
+        limit=limit,
+        in_flight=in_flight,
+        max_body=settings.max_body_bytes,
+        on_shed=_shed_counter(observability),
+    )
+    if settings.cors_origins:  # added last: outside Admission, so its answers get CORS headers
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -182,6 +204,14 @@ def _observability(
         owns_provider=owns_provider,
         access_log=settings.access_log,
     )
+
+
+def _shed_counter(observability: Observability) -> Callable[[], None] | None:
+    """Counts a request shed by Admission as `(none)` / OVERLOADED, as the endpoint did."""
+    metrics = observability.metrics
+    if metrics is None:
+        return None
+    return lambda: metrics.request_done(NO_OPERATION, "OVERLOADED", 0.0)
 
 
 def _http_client(

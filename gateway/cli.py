@@ -92,11 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn  # noqa: PLC0415  # not needed by export-schema
+    from gateway.server import serve  # noqa: PLC0415  # not needed by export-schema
 
     options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
         "log_level": settings.log_level,
         "log_config": None,  # uvicorn's loggers go through ours (text or JSON, request ids)
         "access_log": False,  # uvicorn's own access log is slow; GATEWAY_ACCESS_LOG is ours
@@ -110,17 +108,13 @@ def _serve(settings: Settings) -> int:
         # uvicorn starts each worker from an import string; the worker rebuilds these settings
         # from the environment it inherits (never from argv: keys would show in `ps`).
         os.environ.update(_as_environment(settings))
-        uvicorn.run(
-            "gateway.cli:app_from_environment", factory=True, workers=settings.workers, **options
-        )
-        return 0
+        return serve(settings, "gateway.cli:app_from_environment", factory=True, **options)
     try:
         app = _configured_app(settings)
     except SettingsError as error:  # the OTEL_* variables are checked here
         print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
         return 2
-    uvicorn.run(app, **options)
-    return 0
+    return serve(settings, app, **options)
 
 
 def app_from_environment() -> FastAPI:

@@ -276,14 +276,13 @@ def test_python_dash_m_gateway_exits_2_on_bad_settings() -> None:
     assert result.stdout == ""
 
 
-# --- _serve itself (uvicorn replaced) ---------------------------------------------------------
+# --- _serve itself (gateway.server.serve replaced; the server itself: tests/floods/) -----------
 
 
 def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
-
     import gateway.app
     import gateway.logging_setup
+    import gateway.server
 
     runs: list[tuple[object, dict[str, Any]]] = []
     built: list[Settings] = []
@@ -294,7 +293,12 @@ def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -
         return app
 
     monkeypatch.setattr(gateway.app, "create_app", fake_create_app)
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: runs.append((target, kwargs)))
+
+    def fake_serve(settings: Settings, target: object, **kwargs: Any) -> int:
+        runs.append((target, {**kwargs, "settings": settings}))
+        return 0
+
+    monkeypatch.setattr(gateway.server, "serve", fake_serve)
     configured: list[Settings] = []
     monkeypatch.setattr(gateway.logging_setup, "configure_logging", configured.append)
     settings = Settings(host="::1", port=9400, log_level="warning", shutdown_grace=7)
@@ -303,8 +307,7 @@ def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -
     assert configured == [settings]  # logging itself: tests/test_logging_setup.py
     ((target, kwargs),) = runs
     assert target is app
-    assert kwargs["host"] == "::1"
-    assert kwargs["port"] == 9400
+    assert kwargs["settings"] is settings  # host, port, timeouts and limits come from these
     assert kwargs["log_level"] == "warning"
     assert kwargs["proxy_headers"] is False
     assert kwargs["timeout_graceful_shutdown"] == 7
@@ -315,13 +318,18 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
 ) -> None:
     import os
 
-    import uvicorn
+    import gateway.server
 
     for name in Settings.model_fields:  # the CLI exports them: restore "unset" afterwards
         monkeypatch.setenv(f"GATEWAY_{name.upper()}", "")
         monkeypatch.delenv(f"GATEWAY_{name.upper()}")
-    runs: list[tuple[object, dict[str, object]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    runs: list[tuple[object, dict[str, Any]]] = []
+
+    def fake_serve(settings: Settings, app: object, **options: Any) -> int:
+        runs.append((app, {**options, "settings": settings}))
+        return 0
+
+    monkeypatch.setattr(gateway.server, "serve", fake_serve)
     monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
     argv = ["--workers", "2", "--port", "9301", "--medusa-url", "http://m.internal:9000"]
     argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
@@ -329,7 +337,8 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
 
     [(app, options)] = runs
     assert app == "gateway.cli:app_from_environment"
-    assert (options["factory"], options["workers"], options["port"]) == (True, 2, 9301)
+    assert options["factory"] is True
+    assert (options["settings"].workers, options["settings"].port) == (2, 9301)
     assert os.environ["GATEWAY_PORT"] == "9301"  # what each worker reads back
     worker = load_settings()
     assert worker.medusa_base_url == "http://m.internal:9000"
@@ -341,10 +350,15 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
 
 
 def test_one_worker_serves_the_app_object(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
+    import gateway.server
 
     runs: list[object] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(app))
+
+    def fake_serve(settings: Settings, app: object, **options: Any) -> int:
+        runs.append(app)
+        return 0
+
+    monkeypatch.setattr(gateway.server, "serve", fake_serve)
     assert cli.main(["--port", "9302"]) == 0
     [app] = runs
     assert not isinstance(app, str)
