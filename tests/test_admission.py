@@ -77,12 +77,11 @@ def test_a_client_that_aborts_its_upload_gets_nothing_and_logs_nothing(
     caplog.clear()  # start-up notes (GraphiQL's assets) are not the subject
 
     async def main() -> _Sent:
-        messages = iter(
-            [
-                {"type": "http.request", "body": BODY[:10], "more_body": True},
-                {"type": "http.disconnect"},
-            ]
-        )
+        upload: list[dict[str, Any]] = [
+            {"type": "http.request", "body": BODY[:10], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        messages = iter(upload)
 
         async def receive() -> dict[str, Any]:
             return next(messages)
