@@ -1,7 +1,7 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test`, `bench-smoke` and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-floods`, `bench-smoke` and `e2e`.
 PYTHON ?= python
 
-.PHONY: lint format test e2e schema bench bench-smoke graphiql-assets
+.PHONY: lint format test test-floods e2e schema bench bench-smoke graphiql-assets
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -17,6 +17,10 @@ format:
 # The fast suite (no backend needed), with branch coverage of gateway/ and schema/.
 test:
 	$(PYTHON) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# Hundreds of slow, idle and aborting sockets against a real gateway process (~15 s).
+test-floods:
+	$(PYTHON) -m pytest -m floods tests/floods -p no:cacheprovider
 
 # Against a real Medusa 2.21 (installed and started by scripts/medusa/up.sh).
 e2e:
