@@ -119,7 +119,7 @@ def gateway_process(log_dir: Path, **settings: object) -> Iterator[GatewayProces
     env.update(GATEWAY_HOST="127.0.0.1", GATEWAY_PORT=str(port), GATEWAY_GRAPHIQL="false")
     log = log_dir / f"gateway-{port}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+        process = subprocess.Popen(  # our own interpreter and module
             [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=out, stderr=out
         )
     gateway = GatewayProcess(process, port, log)

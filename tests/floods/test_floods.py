@@ -11,7 +11,6 @@ slot held by a slow client would show up at once as a 503 for the legitimate req
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
