@@ -101,10 +101,11 @@ class Settings(BaseSettings):
         "concurrency limit (gateway/overload.py); past the limit a request waits in the queue.",
     )
     min_in_flight: int = Field(
-        default=16,
+        default=64,
         ge=1,
         le=100_000,
-        description="Floor of the adaptive concurrency limit (capped by max_in_flight).",
+        description="Floor of the adaptive concurrency limit (capped by max_in_flight): enough "
+        "for one core's worth of requests waiting on a ~50 ms backend.",
     )
     adaptive_concurrency: bool = Field(
         default=True,

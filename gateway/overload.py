@@ -10,10 +10,13 @@ that is, only when the process really cannot keep up.
 The limit itself follows the one resource this process has to protect, its event loop. A
 timer measures the loop's lag (how late a callback scheduled every `_TICK` seconds runs):
 
-- lag above `_LAG_HIGH` while the limit is in use: the CPU is saturated, more concurrent
+- lag above `_LAG_HIGH` while the limit is in use *and* this process used at least
+  `_SATURATED` of a core since the last adjustment: the CPU is saturated, more concurrent
   requests only lengthen everyone's latency, so the limit shrinks (multiplicative decrease);
-- lag below `_LAG_LOW` while requests are waiting: there is CPU to spare, so the limit grows
-  (additive increase of ~sqrt(limit)) up to `max_limit`.
+  a late loop while the process did not use its core means neighbours took the CPU (or a
+  pause), which fewer requests would not cure, so nothing changes;
+- lag below `_LAG_LOW` (or a process below `_SATURATED`) while requests are waiting: there
+  is CPU to spare, so the limit grows (additive increase of ~sqrt(limit)) up to `max_limit`.
 
 A slow backend does not saturate the loop (requests just wait on sockets), so it never lowers
 the limit: concurrency then grows as Little's law needs (throughput x backend latency). This
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 from collections import deque
 from typing import Final
 
@@ -37,6 +41,7 @@ _ADJUST_EVERY: Final = 4  # probes per adjustment (every 100 ms)
 _LAG_HIGH: Final = 0.020  # EWMA lag above which the loop counts as saturated
 _LAG_LOW: Final = 0.005  # EWMA lag below which it has room to spare
 _DECREASE: Final = 0.9
+_SATURATED: Final = 0.85  # share of one core this process used: "really saturated"
 _LAG_WEIGHT: Final = 0.3  # EWMA weight of the newest probe
 
 
@@ -52,7 +57,7 @@ class AdaptiveLimit:
         self,
         *,
         max_limit: int,
-        min_limit: int = 16,
+        min_limit: int = 64,
         queue_timeout: float = 1.0,
         max_queued: int = 2048,
         adaptive: bool = True,
@@ -71,6 +76,7 @@ class AdaptiveLimit:
         self._expected = 0.0
         self._ticks = 0
         self._busy_ticks = 0  # probes that saw requests waiting, since the last adjustment
+        self._cpu_mark = (time.monotonic(), time.process_time())
 
     @property
     def queued(self) -> int:
@@ -143,8 +149,12 @@ class AdaptiveLimit:
         self._expected = now + _TICK
         self._probe = loop.call_at(self._expected, self._on_tick)
 
-    def observe_lag(self, lag: float) -> None:
-        """One lag probe; every `_ADJUST_EVERY` probes, the limit moves (AIMD)."""
+    def observe_lag(self, lag: float, cpu_share: float | None = None) -> None:
+        """One lag probe; every `_ADJUST_EVERY` probes, the limit moves (AIMD).
+
+        `cpu_share` (tests) stands for the share of a core the process used since the last
+        adjustment; by default it is measured.
+        """
         self.lag += (lag - self.lag) * _LAG_WEIGHT
         if self._waiters or self.in_flight >= self.limit - 1:
             self._busy_ticks += 1
@@ -153,8 +163,16 @@ class AdaptiveLimit:
             return
         busy = self._busy_ticks > 0
         self._ticks = self._busy_ticks = 0
-        if self.lag > _LAG_HIGH and self.in_flight >= self.min_limit:
+        saturated = (cpu_share if cpu_share is not None else self._cpu_share()) >= _SATURATED
+        if saturated and self.lag > _LAG_HIGH and self.in_flight >= self.min_limit:
             self.limit = max(float(self.min_limit), self.limit * _DECREASE)
-        elif self.lag < _LAG_LOW and busy and self.limit < self.max_limit:
+        elif (self.lag < _LAG_LOW or not saturated) and busy and self.limit < self.max_limit:
             self.limit = min(float(self.max_limit), self.limit + math.sqrt(self.limit))
             self._hand_over()
+
+    def _cpu_share(self) -> float:
+        """Share of one core this process used since the previous call."""
+        wall, cpu = time.monotonic(), time.process_time()
+        then_wall, then_cpu = self._cpu_mark
+        self._cpu_mark = (wall, cpu)
+        return (cpu - then_cpu) / max(wall - then_wall, 1e-6)

@@ -88,8 +88,16 @@ def test_a_saturated_loop_lowers_the_limit_down_to_the_floor() -> None:
     limit = AdaptiveLimit(max_limit=200, min_limit=20)
     _busy(limit)
     for _ in range(400):
-        limit.observe_lag(0.05)  # 50 ms late: the CPU is the bottleneck
+        limit.observe_lag(0.05, cpu_share=1.0)  # 50 ms late, a full core: CPU-bound
     assert limit.limit == 20
+
+
+def test_a_late_loop_in_a_process_that_did_not_use_its_core_keeps_the_limit() -> None:
+    limit = AdaptiveLimit(max_limit=200, min_limit=20)
+    _busy(limit)
+    for _ in range(400):
+        limit.observe_lag(0.05, cpu_share=0.4)  # neighbours took the core: not ours to cure
+    assert limit.limit == 200
 
 
 def test_a_loop_with_room_raises_the_limit_while_requests_wait() -> None:
@@ -97,11 +105,11 @@ def test_a_loop_with_room_raises_the_limit_while_requests_wait() -> None:
     limit.limit = 20.0
     _busy(limit)
     for _ in range(40):
-        limit.observe_lag(0.0005)
+        limit.observe_lag(0.0005, cpu_share=1.0)
         _busy(limit)
     assert 30 < limit.limit <= 200
     for _ in range(400):
-        limit.observe_lag(0.0005)
+        limit.observe_lag(0.0005, cpu_share=1.0)
         _busy(limit)
     assert limit.limit == 200
 
@@ -110,10 +118,10 @@ def test_an_idle_limit_neither_grows_nor_shrinks() -> None:
     limit = AdaptiveLimit(max_limit=200, min_limit=20)
     limit.limit = 50.0
     for _ in range(100):
-        limit.observe_lag(0.0005)  # nobody waiting: no reason to grow
+        limit.observe_lag(0.0005, cpu_share=0.2)  # nobody waiting: no reason to grow
     assert limit.limit == 50.0
     for _ in range(100):
-        limit.observe_lag(0.05)  # a lag spike with 0 in flight (GC, start-up): no cause to cut
+        limit.observe_lag(0.05, cpu_share=1.0)  # a lag spike with 0 in flight: no cause to cut
     assert limit.limit == 50.0
 
 
