@@ -22,16 +22,16 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
-try:
-    import uvloop
-except ImportError:  # pragma: no cover
-    uvloop = None  # type: ignore[assignment]
+import uvloop
 
 
 @dataclass
 class Stats:
+    """What the client saw."""
+
     served: list[float] = field(default_factory=list)  # seconds from arrival, 2xx
     shed: int = 0  # 503 answers seen (each retried or given up)
     retries: int = 0
@@ -80,13 +80,16 @@ class _Connection(asyncio.Protocol):
             self.waiter.set_result((status, retry_after))
 
     async def exchange(self, request: bytes) -> tuple[int, float]:
-        assert self.transport is not None
+        if self.transport is None:
+            raise ConnectionError("not connected")
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
         return await self.waiter
 
 
 class Client:
+    """A pool of keep-alive connections, opened as the arrivals need them."""
+
     def __init__(self, host: str, port: int, request: bytes, max_connections: int) -> None:
         self.host = host
         self.port = port
@@ -140,7 +143,7 @@ class Client:
         self.stats.failed += 1
 
 
-async def run(
+async def run(  # a script's entry point, called once
     url: str,
     body: bytes,
     headers: Sequence[str],
@@ -151,6 +154,7 @@ async def run(
     give_up: float,
     max_connections: int,
 ) -> dict[str, object]:
+    """Offer `rate` requests/s for `seconds`, wait for their answers; the figures."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     head = [
@@ -207,6 +211,7 @@ async def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
     parser.add_argument("body", help="file with the JSON request body")
@@ -218,10 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-connections", type=int, default=4096)
     parser.add_argument("--label", default="target")
     args = parser.parse_args(argv)
-    with open(args.body, "rb") as handle:
-        body = handle.read()
-    runner = uvloop.run if uvloop is not None else asyncio.run
-    result = runner(
+    body = Path(args.body).read_bytes()
+    result = uvloop.run(
         run(
             args.url,
             body,
