@@ -37,6 +37,8 @@
 #                        (PYSPY_QUERY [full], PYSPY_CONCURRENCY [32], PYSPY_SECONDS [8])
 #   SUT_CPU [1] LOAD_CPU [0]   every 1-process system under test on SUT_CPU; wrk, the backend
 #                        stub and this script on LOAD_CPU
+#   GATEWAY_EXTRA [""]   extra NAME=VALUE settings for the gateway (A/Bs of a setting), e.g.
+#                        "GATEWAY_ADAPTIVE_CONCURRENCY=false GATEWAY_QUEUE_TIMEOUT=0"
 #   PORTS ["4500 4599"]  free loopback ports are picked from this range
 #   PYTHON [.venv/bin/python, else python3]   the interpreter that runs the gateway
 set -euo pipefail
@@ -221,7 +223,7 @@ for n in $WORKERS; do
   start "$name" "$cpus" "$ROOT" "$OUT/$name.log" -- env "${UNSET[@]}" \
     GATEWAY_MEDUSA_URL="$BACKEND" GATEWAY_PUBLISHABLE_KEY="$KEY" GATEWAY_HOST="$HOST" \
     GATEWAY_PORT="$port" GATEWAY_BACKEND_PROFILE=open GATEWAY_LOG_LEVEL=warning \
-    "$PYTHON" -m gateway --workers "$n"
+    ${GATEWAY_EXTRA:-} "$PYTHON" -m gateway --workers "$n"
   TARGETS+=("$name-full|graphql|http://$HOST:$port/graphql|$OUT/bodies/full.json|$name")
   if [ "$n" = 1 ]; then
     GRAPHQL=http://$HOST:$port/graphql
@@ -396,7 +398,7 @@ GATEWAY_ERRORS=$(cat "$OUT"/gateway*.log | grep -cE 'ERROR|Traceback' || true)
   echo "DURATION=${DURATION}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS c=[$CONCURRENCIES]; wrk -t1 and the backend stub on CPU $LOAD_CPU, each system under test on CPU $SUT_CPU."
   echo "Versions: $("${TOOLS[@]}" versions); node $(node --version); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')$HIVE_VERSION."
   echo "Code: $CODE."
-  echo "Gateway: python -m gateway, GATEWAY_BACKEND_PROFILE=open, log level warning, no access log; error lines in its log: $GATEWAY_ERRORS."
+  echo "Gateway: python -m gateway, GATEWAY_BACKEND_PROFILE=open ${GATEWAY_EXTRA:-}, log level warning, no access log; error lines in its log: $GATEWAY_ERRORS."
   [ "$MESH" != 0 ] || echo "Note: the peer was not measured (MESH=$MESH)."
   echo
   "${TOOLS[@]}" table "$RESULTS" --rss "$RSS"
