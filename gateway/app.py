@@ -26,7 +26,7 @@ from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
 from gateway.observability import NO_OPERATION, GatewayMetrics, Observability, tracing_from_env
-from gateway.overload import AdaptiveLimit
+from gateway.overload import AdaptiveLimit, register_metrics
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
@@ -91,6 +91,8 @@ def create_app(
     )
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
+    if observability.metrics is not None:
+        register_metrics(limit, observability.metrics.registry)
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)

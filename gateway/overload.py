@@ -34,7 +34,9 @@ import time
 from collections import deque
 from typing import Final
 
-__all__ = ["AdaptiveLimit"]
+from prometheus_client import CollectorRegistry, Gauge
+
+__all__ = ["AdaptiveLimit", "register_metrics"]
 
 _TICK: Final = 0.025  # seconds between two lag probes (40 callbacks/s: nothing)
 _ADJUST_EVERY: Final = 4  # probes per adjustment (every 100 ms)
@@ -176,3 +178,22 @@ class AdaptiveLimit:
         then_wall, then_cpu = self._cpu_mark
         self._cpu_mark = (wall, cpu)
         return (cpu - then_cpu) / max(wall - then_wall, 1e-6)
+
+
+def register_metrics(limit: AdaptiveLimit, registry: CollectorRegistry) -> None:
+    """Gauges read at scrape time (no cost per request): the limit, the queue, the loop's lag."""
+    Gauge(
+        "gateway_concurrency_limit",
+        "Current adaptive limit on /graphql requests executing at once.",
+        registry=registry,
+    ).set_function(lambda: limit.limit)
+    Gauge(
+        "gateway_requests_queued",
+        "/graphql requests waiting for a slot of the concurrency limit.",
+        registry=registry,
+    ).set_function(lambda: limit.queued)
+    Gauge(
+        "gateway_event_loop_lag_seconds",
+        "Smoothed lateness of the event loop's timer probe (the limit's congestion signal).",
+        registry=registry,
+    ).set_function(lambda: limit.lag)

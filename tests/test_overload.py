@@ -139,3 +139,18 @@ def test_the_probe_measures_the_running_loop() -> None:
         assert limit.lag > 0.01
 
     _run(main())
+
+
+def test_the_limit_queue_and_lag_are_exposed_as_gauges() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from gateway.overload import register_metrics
+
+    registry = CollectorRegistry()
+    limit = AdaptiveLimit(max_limit=100, min_limit=10)
+    limit.limit = 42.0
+    register_metrics(limit, registry)
+    text = generate_latest(registry).decode()
+    assert "gateway_concurrency_limit 42.0" in text
+    assert "gateway_requests_queued 0.0" in text
+    assert "gateway_event_loop_lag_seconds 0.0" in text
