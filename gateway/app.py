@@ -126,6 +126,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette would answer `/graphql/` with a 307 to an absolute URL built from the
+        # client's own Host header: a redirect to any host a caller names. No slash games.
+        redirect_slashes=False,
     )
     endpoint = GraphQLEndpoint(
         settings,

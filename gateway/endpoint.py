@@ -35,7 +35,12 @@ from gateway.inflight import InFlight
 from gateway.limits import LIMIT_CODE, OperationCost, cost_problems
 from gateway.observability import BATCH, Observability, Observation
 from medusa_client import jsonio
-from medusa_client.client import ForwardedHeaders, MedusaClient, unsafe_header
+from medusa_client.client import (
+    ForwardedHeaders,
+    MedusaClient,
+    duplicate_credential,
+    unsafe_header,
+)
 from medusa_client.profiles import BackendProfile
 from schema.context import GatewayContext
 from schema.verify import ProjectionMonitor
@@ -73,6 +78,7 @@ class GraphQLEndpoint:
         self._max_upstream_calls = settings.max_upstream_calls
         self._max_reads = settings.max_backend_reads
         self._max_relations = settings.max_relation_expansions
+        self._forward_cookies = frozenset(settings.forward_cookies)
         self.in_flight = in_flight or InFlight(settings.max_in_flight)
         self._observability = observability or Observability.disabled()
 
@@ -123,7 +129,7 @@ class GraphQLEndpoint:
                 params: object = _get_params(request)
             else:
                 params = await _post_params(request, self._max_body)
-            headers = _forwarded_headers(request, request_id)
+            headers = _forwarded_headers(request, request_id, self._forward_cookies)
             if isinstance(params, list):
                 return await self._batch(params, request, headers, request_id, modern, seen=seen)
             prepared = self._prepare(params, request.method, request_id, modern)
@@ -232,13 +238,20 @@ class _Prepared:
     operation: OperationDefinitionNode
 
 
-def _forwarded_headers(request: Request, request_id: str) -> ForwardedHeaders:
+def _forwarded_headers(
+    request: Request, request_id: str, cookies: frozenset[str]
+) -> ForwardedHeaders:
     """The allow-listed headers, or a 400 naming (never echoing) one that cannot be forwarded."""
-    bad = unsafe_header(request.headers.raw)
+    raw = request.headers.raw
+    bad = unsafe_header(raw)
     if bad is not None:
         msg = f"Header `{bad}` has control or non-ASCII characters; it cannot be forwarded."
         raise RequestProblem(400, msg)
-    return ForwardedHeaders.from_raw(request.headers.raw, request_id=request_id)
+    twice = duplicate_credential(raw)
+    if twice is not None:
+        msg = f"Header `{twice}` was sent more than once; send one credential of each kind."
+        raise RequestProblem(400, msg)
+    return ForwardedHeaders.from_raw(raw, request_id=request_id, cookies=cookies)
 
 
 def _request_id(request: Request) -> str:

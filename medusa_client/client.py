@@ -32,12 +32,15 @@ from medusa_client.errors import (
 )
 
 __all__ = [
+    "CREDENTIAL_HEADERS",
+    "DEFAULT_FORWARD_COOKIES",
     "FORWARDED_HEADERS",
     "ForwardedHeaders",
     "MedusaClient",
     "UpstreamCall",
     "check_id",
     "check_session_input",
+    "duplicate_credential",
     "unsafe_header",
 ]
 
@@ -46,6 +49,12 @@ FORWARDED_HEADERS: Final = frozenset(
     {b"x-publishable-api-key", b"authorization", b"cookie", b"x-medusa-locale"}
 )
 _KEY_HEADER: Final = b"x-publishable-api-key"
+_COOKIE_HEADER: Final = b"cookie"
+#: Headers that say who is calling: two of one kind would let the gateway and Medusa (or two
+#: proxies in between) each believe a different one, so a request with two is refused.
+CREDENTIAL_HEADERS: Final = frozenset({_KEY_HEADER, b"authorization"})
+#: Cookies forwarded by default: Medusa's session cookie (express-session's `connect.sid`).
+DEFAULT_FORWARD_COOKIES: Final = frozenset({"connect.sid"})
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _MAX_PROVIDER_ID: Final = 256
 _PRINTABLE: Final = re.compile(rb"[\x20-\x7e\t]*")
@@ -68,6 +77,32 @@ def unsafe_header(raw: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+def duplicate_credential(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first credential header sent more than once, if any (it must be refused)."""
+    seen: set[bytes] = set()
+    for name, _ in raw:
+        if name in CREDENTIAL_HEADERS:
+            if name in seen:
+                return name.decode("ascii")
+            seen.add(name)
+    return None
+
+
+def _allowed_cookies(values: list[bytes], allowed: frozenset[bytes]) -> bytes | None:
+    """One `Cookie` value holding only the allow-listed cookies, in the order they came.
+
+    Other applications on the same domain set their own cookies; they are none of Medusa's
+    business, so they stay here. Several `Cookie` headers (HTTP/2 splits them) are joined.
+    """
+    kept = [
+        pair
+        for value in values
+        for pair in (part.strip() for part in value.split(b";"))
+        if pair.partition(b"=")[0].strip() in allowed
+    ]
+    return b"; ".join(kept) if kept else None
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardedHeaders:
     """The allow-listed headers of one incoming request, as raw bytes (never logged)."""
@@ -76,14 +111,30 @@ class ForwardedHeaders:
 
     @classmethod
     def from_raw(
-        cls, raw: list[tuple[bytes, bytes]], *, request_id: str | None = None
+        cls,
+        raw: list[tuple[bytes, bytes]],
+        *,
+        request_id: str | None = None,
+        cookies: frozenset[str] = DEFAULT_FORWARD_COOKIES,
     ) -> ForwardedHeaders:
         """Keep only the allow-listed, non-empty headers of an ASGI request.
 
-        `request_id` (already checked by the endpoint) is sent as `x-request-id`, so the
-        backend's logs can be joined with ours.
+        Of the `Cookie` header only the cookies named in `cookies` are kept. `request_id`
+        (already checked by the endpoint) is sent as `x-request-id`, so the backend's logs
+        can be joined with ours. Duplicate credentials are the caller's to refuse first
+        (`duplicate_credential`).
         """
         items = tuple((k, v) for k, v in raw if k in FORWARDED_HEADERS and v.strip())
+        if any(k == _COOKIE_HEADER for k, _ in items):
+            # Filtered, joined into one header where the first one was.
+            allowed = frozenset(name.encode("latin-1") for name in cookies)
+            cookie = _allowed_cookies([v for k, v in items if k == _COOKIE_HEADER], allowed)
+            first = next(i for i, (k, _) in enumerate(items) if k == _COOKIE_HEADER)
+            kept = [(k, v) for k, v in items[:first]]
+            if cookie is not None:
+                kept.append((_COOKIE_HEADER, cookie))
+            kept += [(k, v) for k, v in items[first:] if k != _COOKIE_HEADER]
+            items = tuple(kept)
         if request_id is not None:
             items += ((b"x-request-id", request_id.encode("ascii")),)
         return cls(items)
