@@ -66,17 +66,14 @@ class LeanAsyncClient(httpx.AsyncClient):
     one customer's cookie on another's request. Cookies the caller forwards as a header pass.
     """
 
-    def __init__(self, **options: Any) -> None:  # noqa: ANN401  # httpx's keyword arguments
-        if options.get("cookies"):
-            msg = "LeanAsyncClient keeps no cookies: forward them per request as a header"
-            raise ValueError(msg)
-        super().__init__(**options)
-        self._cookies = httpx.Cookies(CookieJar(policy=_KeepNothing()))
-
     @property
     def cookies(self) -> httpx.Cookies:
-        """An always-empty jar that refuses to store anything."""
-        return self._cookies
+        """An always-empty jar that refuses to store anything (cookies given to it are not kept)."""
+        jar: httpx.Cookies | None = self.__dict__.get("_keep_nothing_jar")
+        if jar is None:
+            jar = httpx.Cookies(CookieJar(policy=_KeepNothing()))
+            self.__dict__["_keep_nothing_jar"] = jar
+        return jar
 
     @cookies.setter
     def cookies(self, cookies: object) -> None:
