@@ -105,6 +105,7 @@ def create_app(
                     default_key=default_key,
                     connect_retries=settings.connect_retries,
                     max_response_bytes=settings.max_response_bytes,
+                    provider_cache_seconds=settings.provider_cache_seconds,
                 )
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight

@@ -189,7 +189,7 @@ class Settings(BaseSettings):
         description="Root mutation fields counted by max_payment_mutations (comma-separated).",
     )
     max_upstream_calls: int = Field(
-        default=4,
+        default=6,
         ge=1,
         le=1_000,
         description="Most backend calls one operation (or batch) may plan: its cost limit.",

@@ -30,6 +30,7 @@ from medusa_client.errors import (
     PublishableKeyRequired,
     RequestError,
 )
+from medusa_client.ttl_cache import TTLCache
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -61,6 +62,10 @@ _PRINTABLE: Final = re.compile(rb"[\x20-\x7e\t]*")
 _JSON_HEADERS: Final = ((b"accept", b"application/json"), (b"content-type", b"application/json"))
 _ACCEPT_ONLY: Final = ((b"accept", b"application/json"),)
 _HEALTH_TIMEOUT: Final = 3.0
+#: One page of `GET /store/payment-providers`: a region listing this many may have more.
+_PROVIDER_PAGE: Final = 100
+#: Regions whose providers are remembered at once (a store has a handful).
+_PROVIDER_CACHE_REGIONS: Final = 256
 #: Jitter spreads the retries of many requests refused at once (a backend restarting).
 _RETRY_JITTER: Final = random.Random()  # noqa: S311  # timing jitter, not cryptography
 
@@ -179,11 +184,15 @@ class MedusaClient:
         default_key: str | None,
         connect_retries: int = 0,
         max_response_bytes: int = 2_000_000,
+        provider_cache_seconds: float = 30.0,
     ) -> None:
         self._http = http
         self._default_key = None if default_key is None else default_key.encode("latin-1")
         self._connect_retries = connect_retries
         self._max_response_bytes = max_response_bytes
+        self._region_providers: TTLCache[str, frozenset[str] | None] = TTLCache(
+            ttl=provider_cache_seconds, size=_PROVIDER_CACHE_REGIONS
+        )
 
     async def create_payment_session(
         self,
@@ -222,7 +231,7 @@ class MedusaClient:
     ) -> list[dict[str, Any]]:
         """`GET /store/payment-providers?region_id=` (read-only, so cheap to batch)."""
         check_id(region_id, "regionId")
-        params = {"region_id": region_id, "fields": fields, "limit": "100"}
+        params = {"region_id": region_id, "fields": fields, "limit": str(_PROVIDER_PAGE)}
         status, payload = await self._send(
             "GET", "/store/payment-providers", params, None, headers, trace
         )
@@ -230,6 +239,34 @@ class MedusaClient:
         if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
             raise BackendProtocolError(status, "no payment_providers list in the answer")
         return providers
+
+    async def region_provider_ids(
+        self,
+        region_id: str,
+        *,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+        fresh: bool = False,
+    ) -> frozenset[str] | None:
+        """The ids of the payment providers `region_id` offers (None: more than one page).
+
+        With more than a page, only Medusa can tell whether a provider is offered.
+        Remembered per region for `provider_cache_seconds` unless `fresh` is asked for: a
+        caller about to refuse something on this answer asks for a fresh one.
+        """
+        now = time.monotonic()
+        if not fresh:
+            hit, ids = self._region_providers.get(region_id, now)
+            if hit:
+                return ids
+        providers = await self.list_payment_providers(
+            region_id, fields="id", headers=headers, trace=trace
+        )
+        ids = None
+        if len(providers) < _PROVIDER_PAGE:
+            ids = frozenset(p["id"] for p in providers if isinstance(p.get("id"), str))
+        self._region_providers.put(region_id, ids, now)
+        return ids
 
     async def retrieve_cart(
         self,
