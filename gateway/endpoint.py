@@ -49,6 +49,11 @@ __all__ = ["GraphQLEndpoint"]
 
 _log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+#: Forwarding such a number faithfully is impossible: refused, never turned into null.
+_NON_FINITE: Final = (
+    "The request holds NaN, Infinity or a number beyond a double's range (like 1e400): "
+    "JSON has no such values, so they cannot be forwarded exactly."
+)
 
 
 class GraphQLEndpoint:
@@ -275,6 +280,8 @@ def _get_params(request: Request) -> dict[str, Any]:
                 params[name] = jsonio.loads(text)
             except jsonio.JSONTooComplex:
                 raise RequestProblem(400, f"`{name}` is nested too deeply.") from None
+            except jsonio.NonFiniteNumber:
+                raise RequestProblem(400, _NON_FINITE, "BAD_USER_INPUT") from None
             except ValueError:
                 raise RequestProblem(400, f"`{name}` is not valid JSON.") from None
     return params
@@ -296,6 +303,8 @@ async def _post_params(request: Request, limit: int) -> object:
         params = jsonio.loads(bytes(body))
     except jsonio.JSONTooComplex:
         raise RequestProblem(400, "The request body is nested too deeply.") from None
+    except jsonio.NonFiniteNumber:
+        raise RequestProblem(400, _NON_FINITE, "BAD_USER_INPUT") from None
     except ValueError:
         raise RequestProblem(400, "The request body is not valid JSON.") from None
     return params

@@ -10,6 +10,7 @@ only a refused connection is retried, once. Answers are read whole but bounded i
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import time
@@ -350,6 +351,9 @@ class MedusaClient:
         except jsonio.JSONTooComplex:
             msg = "data is nested too deeply to forward."
             raise RequestError(msg) from None
+        except jsonio.NonFiniteNumber:
+            msg = "data holds NaN or Infinity, which JSON cannot carry."
+            raise RequestError(msg) from None
         request = self._http.build_request(
             method, path, content=content, params=params, headers=headers
         )
@@ -434,6 +438,25 @@ def check_session_input(provider_id: str, data: object) -> None:
     if data is not None and not isinstance(data, Mapping):
         msg = "data must be a JSON object."
         raise RequestError(msg)
+    if data is not None and _has_non_finite(data):
+        # A GraphQL literal like `1e400` parses to infinity: no JSON number says that.
+        msg = "data holds a number JSON cannot carry exactly (NaN, Infinity, or beyond 1e308)."
+        raise RequestError(msg)
+
+
+def _has_non_finite(value: object) -> bool:
+    """Whether a float in `value` is NaN or infinite (iterative: data may nest deeply)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def check_id(value: str, name: str) -> None:

@@ -176,7 +176,7 @@ CASES = [
         L,
         json={
             "query": "{ "
-            + " ".join(f'p{i}: paymentProviders(regionId: "r{i}") {{ id }}' for i in range(5))
+            + " ".join(f'p{i}: paymentProviders(regionId: "r{i}") {{ id }}' for i in range(7))
             + " }"
         },
         accept=MODERN,
