@@ -31,6 +31,7 @@ from medusa_client.errors import (
     PublishableKeyRequired,
     RequestError,
 )
+from medusa_client.transport import ResponseTooLarge
 from medusa_client.ttl_cache import TTLCache
 
 __all__ = [
@@ -395,6 +396,8 @@ class MedusaClient:
                 raise BackendUnavailable("all backend connections are busy") from exc
             except httpx.TimeoutException as exc:  # read/write timeout: the request went out
                 raise BackendTimeout from exc
+            except ResponseTooLarge as exc:  # answered, but more than we read: it was sent
+                raise BackendProtocolError(None, str(exc)) from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise BackendConnectionLost from exc
             except httpx.TooManyRedirects as exc:  # redirects are answers: the request was sent
