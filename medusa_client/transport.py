@@ -116,8 +116,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self._until_close and not self._complete and self._waiter is not None:
-            self._complete = True  # TLS has no half-close: the close itself ends the body
+        if exc is None and self._until_close and not self._complete and self._waiter is not None:
+            self._complete = True  # TLS has no half-close: a clean close ends the body
             self._finish()
         if self._waiter is not None and not self._waiter.done():
             self._fail(httpx.RemoteProtocolError("Server disconnected without sending a response."))

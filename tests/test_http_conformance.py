@@ -501,8 +501,9 @@ def run_tls(
     *,
     require_client: bool,
     requests: int = 1,
+    answer: tuple[list[bytes], bool] = ([OK], False),
 ) -> tuple[list[tuple[Any, ...]], RawServer]:
-    server = RawServer([([OK], False)])
+    server = RawServer([answer])
     seen: list[tuple[Any, ...]] = []
 
     async def main() -> None:
@@ -541,6 +542,15 @@ def test_a_private_ca_bundle_and_a_client_certificate_reach_an_mtls_backend(
     seen, server = run_tls(pki, kind, context, require_client=True, requests=3)
     assert seen == [OK_OUTCOME] * 3
     assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_delimited_by_close_over_tls(pki: PKI, kind: Kind) -> None:
+    answer = ([b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"a":1}'], True)
+    seen, _ = run_tls(
+        pki, kind, client_context(ca_bundle=pki.ca), require_client=False, answer=answer
+    )
+    assert seen == [(200, b'{"a":1}', (("content-type", "application/json"),))]
 
 
 @pytest.mark.parametrize("kind", KINDS)
