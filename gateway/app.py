@@ -25,6 +25,7 @@ from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
+from gateway.startup import log_startup
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
@@ -95,9 +96,10 @@ def create_app(
         default_key = (
             settings.publishable_key.get_secret_value() if settings.publishable_key else None
         )
+        log_startup(settings, tracing=observability.tracer_provider is not None)
         if sandbox is not None:
             default_key = default_key or sandbox.publishable_key
-            sandbox.announce(settings)
+            sandbox.announce(settings, key_applied=settings.publishable_key is None)
         try:
             async with _http_client(settings, transport, observability) as http:
                 app.state.medusa = MedusaClient(

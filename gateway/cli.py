@@ -131,8 +131,10 @@ def app_from_environment() -> FastAPI:
 def _configured_app(settings: Settings) -> FastAPI:
     from gateway.app import create_app  # noqa: PLC0415
     from gateway.logging_setup import configure_logging  # noqa: PLC0415
+    from gateway.startup import warn_unknown_variables  # noqa: PLC0415
 
     configure_logging(settings)
+    warn_unknown_variables(os.environ)
     # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     return create_app(settings)
