@@ -23,6 +23,7 @@ from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
+from gateway.no_store import NoStoreMiddleware
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.startup import log_startup
@@ -77,6 +78,8 @@ def create_app(
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
+        federation_sdl=settings.federation_sdl,
+        hints=settings.env != "production" and settings.introspection,
     )
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
@@ -163,6 +166,8 @@ def create_app(
             expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
             max_age=600,
         )
+    # Outermost: CORS preflights and every error of the GraphQL route are covered too.
+    app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
     return app
 
 
