@@ -10,6 +10,7 @@
     ├── BackendTimeout                BACKEND_TIMEOUT: sent, no answer in time, outcome unknown
     ├── BackendConnectionLost         BACKEND_CONNECTION_LOST: sent, then the connection broke
     └── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
+        └── BackendMisconfigured          BACKEND_ERROR: a 404/405 that is not Medusa's (wrong URL)
 
 Foreign errors (httpx's) are translated in exactly one place, `medusa_client.client`; this module
 only knows Medusa's `{type, code?, message}` envelope. Nothing here ever carries a header value.
@@ -22,6 +23,7 @@ from typing import Any, ClassVar, Final
 
 __all__ = [
     "BackendConnectionLost",
+    "BackendMisconfigured",
     "BackendProtocolError",
     "BackendRejected",
     "BackendTimeout",
@@ -160,6 +162,22 @@ class BackendProtocolError(GatewayError):
         if self.status is None:
             return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
+
+
+class BackendMisconfigured(BackendProtocolError):
+    """The backend URL answers, but not as Medusa: a 404/405 without Medusa's JSON error.
+
+    Seen when GATEWAY_MEDUSA_URL points at another server or a wrong path prefix; reporting it
+    as NOT_FOUND would send the client looking for a missing object. The log names the setting.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status, "not Medusa's API")
+        self.message = (
+            f"The gateway's backend is misconfigured: it answered HTTP {status} with something "
+            "that is not Medusa's API. The gateway's log names the setting to check."
+        )
+        self.args = (self.message,)
 
 
 _KEY_MESSAGE_MARKER: Final = "publishable"
