@@ -87,22 +87,26 @@ def resolve_attribute(source: object, name: str) -> object:
     """Strawberry's default resolver (getattr), plus the marker checks."""
     value = getattr(source, name)
     if value.__class__ is NotExposed:
-        raise FieldNotExposedError(value, _graphql_name(type(source), name))
+        raise FieldNotExposedError(value, _graphql_name(source.__class__, name))
     if value.__class__ is Malformed:
         raise BackendProtocolError(200, f"unexpected value for `{value.path}`")
     return value
 
 
-@cache
+_GRAPHQL_NAMES: dict[tuple[type, str], str | None] = {}
+
+
 def _graphql_name(cls: type, attribute: str) -> str | None:
     """`Type.field` as the client wrote it (camelCase), or None for a non-Strawberry source."""
-    definition = getattr(cls, "__strawberry_definition__", None)
-    if definition is None:
-        return None
-    for field in definition.fields:
-        if field.python_name == attribute:
-            return f"`{definition.name}.{field.graphql_name or to_camel_case(attribute)}`"
-    return None
+    key = (cls, attribute)
+    if key not in _GRAPHQL_NAMES:  # a handful of (type, field) pairs: cached for good
+        _GRAPHQL_NAMES[key] = None
+        definition = getattr(cls, "__strawberry_definition__", None)
+        for field in definition.fields if definition is not None else ():
+            if field.python_name == attribute:
+                name = field.graphql_name or to_camel_case(attribute)
+                _GRAPHQL_NAMES[key] = f"`{definition.name}.{name}`"
+    return _GRAPHQL_NAMES[key]
 
 
 @dataclass(frozen=True, slots=True)
