@@ -101,8 +101,9 @@ def _graphql_name(cls: type, attribute: str) -> str | None:
     key = (cls, attribute)
     if key not in _GRAPHQL_NAMES:  # a handful of (type, field) pairs: cached for good
         _GRAPHQL_NAMES[key] = None
-        definition = getattr(cls, "__strawberry_definition__", None)
-        for field in definition.fields if definition is not None else ():
+        definition: Any = getattr(cls, "__strawberry_definition__", None)
+        fields = definition.fields if definition is not None else ()
+        for field in fields:
             if field.python_name == attribute:
                 name = field.graphql_name or to_camel_case(attribute)
                 _GRAPHQL_NAMES[key] = f"`{definition.name}.{name}`"
