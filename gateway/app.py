@@ -25,6 +25,7 @@ from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
 from gateway.no_store import NoStoreMiddleware
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
+from gateway.readiness import Readiness
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.startup import log_startup
 from medusa_client.client import MedusaClient
@@ -113,6 +114,7 @@ def create_app(
                 )
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight
+                app.state.readiness = Readiness(http, default_key)
                 yield
                 # Graceful shutdown: refuse new requests, let those in flight finish their calls.
                 if not await in_flight.drain(settings.shutdown_grace):
@@ -220,11 +222,13 @@ async def _healthz(_: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Readiness: not draining, and the backend answers its health check."""
+    """Readiness: not draining, and the backend answers as a working Medusa; else why not."""
     in_flight: InFlight = request.app.state.in_flight
     if in_flight.draining:
-        return JSONResponse({"status": "shutting down"}, status_code=503)
-    medusa: MedusaClient = request.app.state.medusa
-    if await medusa.health():
+        reasons = ["the gateway is shutting down"]
+        return JSONResponse({"status": "shutting down", "reasons": reasons}, status_code=503)
+    readiness: Readiness = request.app.state.readiness
+    reasons = await readiness.reasons()
+    if not reasons:
         return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "backend unavailable"}, status_code=503)
+    return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
