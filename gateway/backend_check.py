@@ -50,7 +50,7 @@ async def probe_backend(
             return findings
         medusa, key_finding = await _medusa_and_key(http, key)
         findings += [medusa, key_finding]
-        if deep:
+        if deep and key_finding.ok is not False:
             findings += await _regions_and_providers(http, key)
     except _Stop as stop:
         findings.append(stop.args[0])
@@ -80,6 +80,8 @@ async def _reachable(http: httpx.AsyncClient) -> Finding:
     ms = (time.perf_counter() - started) * 1e3
     if response.status_code != 200:
         detail = f"GET /health answered HTTP {response.status_code}"
+        if response.status_code == 404:
+            detail += ": GATEWAY_MEDUSA_URL must be Medusa's base URL, without a path"
         raise _Stop(Finding("reachable", False, detail))
     return Finding("reachable", True, f"GET /health answered 200 in {ms:.0f} ms")
 
@@ -99,7 +101,7 @@ async def _medusa_and_key(http: httpx.AsyncClient, key: str | None) -> tuple[Fin
         response = await _get(http, "/store/payment-providers", key)
     except httpx.HTTPError as error:
         raise _Stop(
-            Finding("medusa", False, f"the store API did not answer ({type(error).__name__})")
+            Finding("Medusa API", False, f"the store API did not answer ({type(error).__name__})")
         ) from None
     body = _json(response)
     if not isinstance(body, Mapping):
@@ -107,10 +109,10 @@ async def _medusa_and_key(http: httpx.AsyncClient, key: str | None) -> tuple[Fin
             f"the store API answered HTTP {response.status_code} without Medusa's JSON: "
             "GATEWAY_MEDUSA_URL must be Medusa's base URL (e.g. http://localhost:9000)"
         )
-        raise _Stop(Finding("medusa", False, detail))
+        raise _Stop(Finding("Medusa API", False, detail))
     message = str(body.get("message", ""))
     refused_key = body.get("type") == "not_allowed" and "publishable" in message.lower()
-    medusa = Finding("medusa", True, "the store API answers as Medusa does")
+    medusa = Finding("Medusa API", True, "the store API answers as Medusa does")
     if key is None:
         detail = "GATEWAY_PUBLISHABLE_KEY is unset: every client must send x-publishable-api-key"
         return medusa, Finding("publishable key", None, detail)

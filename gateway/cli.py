@@ -1,4 +1,4 @@
-"""Command line: `serve` (the default), `export-schema` and `fetch-graphiql`.
+"""Command line: `serve` (the default), `check`, `export-schema` and `fetch-graphiql`.
 
 Every setting is also a flag (`--medusa-url` for GATEWAY_MEDUSA_URL ...); flags win over the
 environment. Prefer the environment for the publishable key: flags are visible in `ps`.
@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the gateway (default)")
     _add_setting_flags(serve)
     commands.add_parser("export-schema", help="print the GraphQL SDL to stdout")
+    check = commands.add_parser(
+        "check",
+        help="call the configured Medusa with the configured key and say what works",
+    )
+    _add_setting_flags(check)
     fetch = commands.add_parser(
         "fetch-graphiql",
         help="download GraphiQL's pinned npm files so the gateway serves them (build time)",
@@ -88,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
         return 2
+    if command == "check":
+        from gateway.check_command import run_check  # noqa: PLC0415  # keep `serve` lean
+
+        return run_check(settings)
     return _serve(settings)
 
 
