@@ -11,6 +11,7 @@ import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -29,6 +30,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "load_settings",
+    "normalise_origin",
     "unknown_variables",
 ]
 
@@ -150,7 +152,9 @@ class Settings(BaseSettings):
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Browser origins allowed to call /graphql (comma-separated; `*` for any).",
+        description="Browser origins allowed to call /graphql (comma-separated "
+        "scheme://host[:port]; `*` for any). Unset in development: http(s)://localhost, "
+        "127.0.0.1 and [::1] on any port; unset in production: none.",
     )
     max_query_bytes: int = Field(
         default=100_000, ge=1_000, le=10_000_000, description="Largest accepted query text."
@@ -222,6 +226,13 @@ class Settings(BaseSettings):
     _split_lists = field_validator(
         "backend_allowed_fields", "cors_origins", "payment_mutation_fields", mode="before"
     )(_split_csv)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends `Origin: https://shop.example` (no path, no trailing slash): an entry
+        # in another form would be accepted here and then never match any request.
+        return [normalise_origin(origin) for origin in origins]
 
     @model_validator(mode="before")
     @classmethod
@@ -303,6 +314,37 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """True when no backend is configured and the embedded sandbox answers instead."""
         return self.medusa_url is None
+
+
+def normalise_origin(value: str) -> str:
+    """`scheme://host[:port]` as browsers send it in `Origin`, or ValueError saying why not.
+
+    A trailing slash is dropped (`https://shop.example/` is the same origin); a path, query,
+    fragment, credentials or a missing scheme are refused, since no `Origin` header has them.
+    """
+    if value == "*":
+        return value
+    parts = urlsplit(value)
+    problem = None
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        problem = "needs a scheme and a host, e.g. https://shop.example"
+    elif parts.path not in {"", "/"} or parts.query or parts.fragment or "?" in value:
+        problem = "must be an origin (scheme://host[:port]) without a path"
+    elif "@" in parts.netloc:
+        problem = "must not hold credentials"
+    else:
+        try:
+            port = parts.port
+        except ValueError:
+            port, problem = None, "has an invalid port"
+    if problem is not None:
+        shown = value if len(value) <= 100 else value[:100] + "..."
+        msg = f"{shown!r} {problem}"
+        raise ValueError(msg)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def _is_loopback(host: str) -> bool:
