@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
 from gateway.config import Settings, load_settings
+from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
@@ -150,24 +150,8 @@ def create_app(
     app.add_route("/readyz", _readyz, methods=["GET"])
     if observability.metrics is not None:
         app.add_route("/metrics", observability.metrics.endpoint, methods=["GET"])
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=[
-                "content-type",
-                "authorization",
-                "x-publishable-api-key",
-                "x-medusa-locale",
-                "x-request-id",
-                "apollographql-client-name",
-                "apollographql-client-version",
-            ],
-            allow_credentials="*" not in settings.cors_origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
-            max_age=600,
-        )
+    # Always installed: a refused preflight is explained (gateway.cors), never a bare 405.
+    app.add_middleware(ExplainingCORSMiddleware, settings=settings)
     # Outermost: CORS preflights and every error of the GraphQL route are covered too.
     app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
     return app
