@@ -139,7 +139,8 @@ class Settings(BaseSettings):
     graphiql_assets_dir: Path | None = Field(
         default=None,
         description="Folder of GraphiQL's npm files (python -m gateway fetch-graphiql). "
-        "Unset: inside the package.",
+        "Unset: the package's static/graphiql/, then the user cache folder "
+        "($XDG_CACHE_HOME/medusa-graphql-gateway/graphiql).",
     )
     introspection: bool = Field(
         default=True,
