@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import SecretStr
 
-from gateway.config import Settings, SettingsError, load_settings
+from gateway.config import Settings, SettingsError, load_settings, unknown_variables
 from gateway.tools import graphiql_assets
 
 if TYPE_CHECKING:
@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**args)
     except SettingsError as error:
         print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
+        # A misspelled variable is the likeliest cause of a missing setting: name it here too.
+        for name, close in unknown_variables(os.environ):
+            hint = f"; did you mean {close}?" if close else ""
+            print(f"  {name}: unknown setting, ignored{hint}", file=sys.stderr)  # noqa: T201
         return 2
     if command == "check":
         from gateway.check_command import run_check  # noqa: PLC0415  # keep `serve` lean

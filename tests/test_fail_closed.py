@@ -52,6 +52,9 @@ def test_production_with_a_misspelled_url_variable_exits_non_zero_and_names_it()
     )
     assert done.returncode != 0
     assert "GATEWAY_MEDUSA_URL" in done.stderr
+    assert "GATEWAY_MEDUSAURL: unknown setting, ignored; did you mean GATEWAY_MEDUSA_URL?" in (
+        done.stderr
+    )
     assert "s3cr3t" not in done.stderr + done.stdout
 
 
