@@ -355,7 +355,8 @@ class MedusaClient:
     def origin(self) -> str:
         """The backend's `scheme://host:port` (for logs; never a path or credentials)."""
         url = self._http.base_url
-        return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 literal
+        return f"{url.scheme}://{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
     async def _send_once_or_retry_unsent(self, request: httpx.Request) -> httpx.Response:
         """Send; retry (once, after a jittered pause) only a connection that was refused.

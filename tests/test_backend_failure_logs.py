@@ -177,3 +177,17 @@ def test_a_refused_connection_names_the_backend_and_its_setting(
     record = _failure(caplog)
     assert record.__dict__["status"] is None
     assert "GATEWAY_MEDUSA_URL" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("http://[::1]:9000/base", "http://[::1]:9000"),
+        ("https://shop.example/medusa/t0k3n", "https://shop.example:443"),
+        ("http://medusa.test", "http://medusa.test:80"),
+    ],
+)
+def test_the_logged_origin_has_no_path(url: str, origin: str) -> None:
+    from medusa_client.client import MedusaClient
+
+    assert MedusaClient(httpx.AsyncClient(base_url=url), default_key=None).origin == origin
