@@ -8,13 +8,14 @@ it never creates a cart, a collection or a session.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import TextIO
 
 import httpx
 
 from gateway.backend_check import Finding, probe_backend
-from gateway.config import Settings
+from gateway.config import Settings, unknown_variables
 from gateway.startup import backend_origin
 
 __all__ = ["run_check"]
@@ -45,6 +46,9 @@ def run_check(
         out.write(
             f"Checking the Medusa backend at {backend_origin(base_url)} (GATEWAY_MEDUSA_URL)\n"
         )
+    for name, close in unknown_variables(os.environ):
+        hint = f"; did you mean {close}?" if close else ""
+        out.write(f"  note  {name}: unknown setting, ignored{hint}\n")
     findings = asyncio.run(_probe(base_url, transport, key, settings))
     for finding in findings:
         out.write(f"  {_MARKS[finding.ok]}  {finding.name}: {finding.detail}\n")
