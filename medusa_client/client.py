@@ -122,12 +122,16 @@ class UpstreamCall:
     fields: str | None
     status: int | None
     ms: float
+    #: The other query parameters sent (`region_id`, `limit`...), so the entry shows the
+    #: whole request; `fields` has its own key because it is what a reader looks for.
+    query: Mapping[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the response extensions."""
         return {
             "method": self.method,
             "path": self.path,
+            "query": None if self.query is None else dict(self.query),
             "fields": self.fields,
             "status": self.status,
             "ms": round(self.ms, 2),
@@ -295,8 +299,7 @@ class MedusaClient:
             finally:
                 if trace is not None:
                     elapsed = (time.perf_counter() - started) * 1e3
-                    fields = None if params is None else params.get("fields")
-                    trace.append(UpstreamCall(method, path, fields, status, elapsed))
+                    trace.append(_traced(method, path, params, status, elapsed))
             payload = _decode(response.status_code, response.headers.get("content-type"), raw)
             if response.status_code >= 400:
                 if not _is_envelope(payload) and _misrouted(response.status_code):
@@ -464,3 +467,13 @@ def _decode(status: int, content_type: str | None, raw: bytes) -> object:
         if status >= 400:
             return None  # a proxy's HTML error page: the status alone decides
         raise BackendProtocolError(status, "not JSON") from None
+
+
+def _traced(
+    method: str, path: str, params: Mapping[str, str] | None, status: int | None, ms: float
+) -> UpstreamCall:
+    """The debug entry of one call: `fields` apart, every other query parameter kept."""
+    if params is None:
+        return UpstreamCall(method, path, None, status, ms)
+    others = {name: value for name, value in params.items() if name != "fields"}
+    return UpstreamCall(method, path, params.get("fields"), status, ms, others or None)
