@@ -114,4 +114,6 @@ def test_a_cookie_the_client_sends_is_forwarded_but_never_kept(
         client.post("/graphql", json=query, headers={"cookie": "connect.sid=mine"})
         client.post("/graphql", json=query)
         assert client.get("/readyz").status_code == 200
-    assert [cookie for _, cookie in recorder.seen] == ["connect.sid=mine", None, None]
+    # Only the request that carried it (readiness probes add calls without one).
+    assert [cookie for _, cookie in recorder.seen if cookie] == ["connect.sid=mine"]
+    assert len(recorder.seen) >= 3
