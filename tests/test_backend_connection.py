@@ -3,6 +3,7 @@ start-up, and the response cap, each through `create_app` against a real socket 
 
 from __future__ import annotations
 
+import io
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,26 @@ def test_an_answer_over_the_response_cap_is_a_backend_error_not_an_unknown_outco
         roomy = Settings(medusa_url=url, publishable_key=state.publishable_key)
         with TestClient(create_app(roomy)) as client:
             assert "errors" not in providers(client, state)
+
+
+def test_the_check_command_uses_the_same_tls_settings(
+    pki: PKI,  # noqa: F811  # the fixture
+    mtls_backend: tuple[int, SandboxState],
+    tmp_path: Path,
+) -> None:
+    from gateway.check_command import run_check
+
+    port, state = mtls_backend
+    settings = Settings(
+        medusa_url=f"https://localhost:{port}",
+        publishable_key=state.publishable_key,
+        ca_bundle=pki.ca,
+        client_cert=pki.client_cert,
+        client_key=pki.client_key,
+    )
+    out = io.StringIO()
+    assert run_check(settings, out=out) == 0, out.getvalue()
+    broken = settings.model_copy(update={"ca_bundle": tmp_path / "missing.pem"})
+    out = io.StringIO()
+    assert run_check(broken, out=out) == 1
+    assert "GATEWAY_CA_BUNDLE" in out.getvalue()
