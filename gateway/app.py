@@ -7,6 +7,8 @@ by tests alike; tests inject an `httpx.MockTransport` or the sandbox through `tr
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,23 +16,28 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
 from gateway.admission import Admission
-from gateway.config import Settings, load_settings
+from gateway.config import Settings, SettingsError, load_settings
+from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
+from gateway.no_store import NoStoreMiddleware
 from gateway.observability import NO_OPERATION, GatewayMetrics, Observability, tracing_from_env
 from gateway.overload import AdaptiveLimit, register_metrics
+from gateway.readiness import Readiness
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
+from gateway.startup import log_startup
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
+from medusa_client.proxy import proxy_refusal
+from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
 from schema.schema import build_schema
 from schema.verify import ProjectionMonitor
@@ -79,24 +86,21 @@ def create_app(
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
+        federation_sdl=settings.federation_sdl,
+        hints=settings.env != "production" and settings.introspection,
     )
     # Admission (gateway/admission.py) limits concurrency; InFlight only counts and drains.
     in_flight = InFlight(sys.maxsize)
-    limit = AdaptiveLimit(
-        max_limit=settings.max_in_flight,
-        min_limit=settings.min_in_flight,
-        queue_timeout=settings.queue_timeout,
-        max_queued=settings.max_queued,
-        adaptive=settings.adaptive_concurrency,
-    )
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
-    if observability.metrics is not None:
-        register_metrics(limit, observability.metrics.registry)
+    limit = _concurrency_limit(settings, observability)
     sandbox: SandboxBackend | None = None
+    tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
         transport = sandbox.transport
+    elif transport is None:
+        tls = _backend_checks(settings)
     graphiql = (
         GraphiQL.build(*example_operation(sandbox), assets_dir=settings.graphiql_assets_dir)
         if settings.graphiql
@@ -108,19 +112,22 @@ def create_app(
         default_key = (
             settings.publishable_key.get_secret_value() if settings.publishable_key else None
         )
+        log_startup(settings, tracing=observability.tracer_provider is not None)
         if sandbox is not None:
             default_key = default_key or sandbox.publishable_key
-            sandbox.announce(settings)
+            sandbox.announce(settings, key_applied=settings.publishable_key is None)
         try:
-            async with _http_client(settings, transport, observability) as http:
+            async with _http_client(settings, transport, observability, tls) as http:
                 app.state.medusa = MedusaClient(
                     http,
                     default_key=default_key,
                     connect_retries=settings.connect_retries,
                     max_response_bytes=settings.max_response_bytes,
+                    provider_cache_seconds=settings.provider_cache_seconds,
                 )
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight
+                app.state.readiness = Readiness(http, default_key)
                 app.state.limit = limit
                 limit.start()
                 yield
@@ -142,6 +149,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette would answer `/graphql/` with a 307 to an absolute URL built from the
+        # client's own Host header: a redirect to any host a caller names. No slash games.
+        redirect_slashes=False,
     )
     endpoint = GraphQLEndpoint(
         settings,
@@ -167,24 +177,11 @@ def create_app(
         max_body=settings.max_body_bytes,
         on_shed=_shed_counter(observability),
     )
-    if settings.cors_origins:  # added last: outside Admission, so its answers get CORS headers
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=[
-                "content-type",
-                "authorization",
-                "x-publishable-api-key",
-                "x-medusa-locale",
-                "x-request-id",
-                "apollographql-client-name",
-                "apollographql-client-version",
-            ],
-            allow_credentials="*" not in settings.cors_origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
-            max_age=600,
-        )
+    # Always installed: a refused preflight is explained (gateway.cors), never a bare 405.
+    # Added after Admission, so outside it: its answers (sheds too) get CORS headers.
+    app.add_middleware(ExplainingCORSMiddleware, settings=settings)
+    # Outermost: CORS preflights and every error of the GraphQL route are covered too.
+    app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
     return app
 
 
@@ -208,6 +205,20 @@ def _observability(
     )
 
 
+def _concurrency_limit(settings: Settings, observability: Observability) -> AdaptiveLimit:
+    """The adaptive limit Admission applies (gateway/overload.py), its gauges on /metrics."""
+    limit = AdaptiveLimit(
+        max_limit=settings.max_in_flight,
+        min_limit=settings.min_in_flight,
+        queue_timeout=settings.queue_timeout,
+        max_queued=settings.max_queued,
+        adaptive=settings.adaptive_concurrency,
+    )
+    if observability.metrics is not None:
+        register_metrics(limit, observability.metrics.registry)
+    return limit
+
+
 def _shed_counter(observability: Observability) -> Callable[[], None] | None:
     """Counts a request shed by Admission as `(none)` / OVERLOADED, as the endpoint did."""
     metrics = observability.metrics
@@ -216,8 +227,32 @@ def _shed_counter(observability: Observability) -> Callable[[], None] | None:
     return lambda: metrics.request_done(NO_OPERATION, "OVERLOADED", 0.0)
 
 
+def _backend_checks(settings: Settings) -> ssl.SSLContext | None:
+    """Refuse at start-up what would fail (or mislead) on the first call: proxies, bad TLS files.
+
+    Returns the one TLS context for an https backend (None for http).
+    """
+    url = settings.medusa_base_url or ""
+    refusal = proxy_refusal(url, os.environ)
+    if refusal is not None:
+        raise SettingsError(refusal)
+    if not url.startswith("https:"):
+        return None
+    try:
+        return client_context(
+            ca_bundle=settings.ca_bundle,
+            client_cert=settings.client_cert,
+            client_key=settings.client_key,
+        )
+    except TLSConfigError as error:
+        raise SettingsError(str(error)) from None
+
+
 def _http_client(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None, observability: Observability
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+    observability: Observability,
+    tls: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
@@ -228,7 +263,10 @@ def _http_client(
     if transport is None:
         # Never retries (the payment-session call is not idempotent); see medusa_client.transport.
         transport = KeepAliveTransport(
-            max_connections=settings.max_connections, keepalive_expiry=_KEEPALIVE_EXPIRY
+            max_connections=settings.max_connections,
+            keepalive_expiry=_KEEPALIVE_EXPIRY,
+            ssl_context=tls,
+            max_response_bytes=settings.max_response_bytes,
         )
     return LeanAsyncClient(
         base_url=settings.medusa_base_url or _TEST_BASE_URL,
@@ -245,11 +283,13 @@ async def _healthz(_: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Readiness: not draining, and the backend answers its health check."""
+    """Readiness: not draining, and the backend answers as a working Medusa; else why not."""
     in_flight: InFlight = request.app.state.in_flight
     if in_flight.draining:
-        return JSONResponse({"status": "shutting down"}, status_code=503)
-    medusa: MedusaClient = request.app.state.medusa
-    if await medusa.health():
+        reasons = ["the gateway is shutting down"]
+        return JSONResponse({"status": "shutting down", "reasons": reasons}, status_code=503)
+    readiness: Readiness = request.app.state.readiness
+    reasons = await readiness.reasons()
+    if not reasons:
         return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "backend unavailable"}, status_code=503)
+    return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)

@@ -2,7 +2,8 @@
 
     GatewayError                      extensions.code is the class's `code`
     ├── RequestError                  the client's request is wrong; nothing was sent
-    │   └── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    │   ├── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    │   └── ProviderNotInRegion           BAD_USER_INPUT, as Medusa answers it (nothing created)
     ├── BackendRejected               Medusa answered 4xx/5xx (built by `from_medusa`)
     │   ├── PUBLISHABLE_KEY_INVALID / BAD_USER_INPUT / FORBIDDEN / UNAUTHENTICATED
     │   └── NOT_FOUND / CONFLICT / PAYMENT_AUTHORIZATION_FAILED / BACKEND_ERROR
@@ -10,6 +11,7 @@
     ├── BackendTimeout                BACKEND_TIMEOUT: sent, no answer in time, outcome unknown
     ├── BackendConnectionLost         BACKEND_CONNECTION_LOST: sent, then the connection broke
     └── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
+        └── BackendMisconfigured          BACKEND_ERROR: a 404/405 that is not Medusa's (wrong URL)
 
 Foreign errors (httpx's) are translated in exactly one place, `medusa_client.client`; this module
 only knows Medusa's `{type, code?, message}` envelope. Nothing here ever carries a header value.
@@ -22,6 +24,7 @@ from typing import Any, ClassVar, Final
 
 __all__ = [
     "BackendConnectionLost",
+    "BackendMisconfigured",
     "BackendProtocolError",
     "BackendRejected",
     "BackendTimeout",
@@ -29,6 +32,7 @@ __all__ = [
     "ExpansionLimitExceeded",
     "GatewayError",
     "OperationLimitExceeded",
+    "ProviderNotInRegion",
     "PublishableKeyRequired",
     "ReadBudgetExceeded",
     "RequestError",
@@ -69,6 +73,27 @@ class PublishableKeyRequired(RequestError):
             "A Medusa publishable API key is required: send the `x-publishable-api-key` header "
             "or configure GATEWAY_PUBLISHABLE_KEY."
         )
+
+
+class ProviderNotInRegion(RequestError):
+    """The cart's region does not offer the provider: Medusa's own refusal, made first.
+
+    Medusa 2.21 checks the region only after the payment collection exists, so asking it would
+    leave a new, empty collection behind; the gateway checks before creating anything and
+    answers what Medusa would (same message, `invalid_data`).
+    """
+
+    code = "BAD_USER_INPUT"
+    retryable = True
+
+    def __init__(self, provider_id: str, region_id: str) -> None:
+        super().__init__(
+            f"Payment provider {provider_id} is not enabled in the cart's region {region_id}."
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        """The shape of Medusa's own 400 `invalid_data` answer to this input."""
+        return {**super().extensions(), "medusa": {"status": 400, "type": "invalid_data"}}
 
 
 class OperationLimitExceeded(GatewayError):
@@ -123,12 +148,11 @@ class BackendTimeout(GatewayError):
     code = "BACKEND_TIMEOUT"
 
     def __init__(self) -> None:
+        # How to check the outcome is the caller's to say, in its clients' language (the
+        # schema layer names the GraphQL query); this layer knows no GraphQL.
         super().__init__(
             "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown: a payment session may or may not have been created. To check, read "
-            "the cart with `fields=*payment_collection.payment_sessions` (GET /store/carts/{id}) "
-            "and look for a session newer than your request; calling again replaces the "
-            "collection's sessions with one new session."
+            "is unknown."
         )
 
 
@@ -140,7 +164,7 @@ class BackendConnectionLost(GatewayError):
     def __init__(self) -> None:
         super().__init__(
             "The connection to the Medusa backend broke after the request was sent, so its "
-            "outcome is unknown: a payment session may or may not have been created."
+            "outcome is unknown."
         )
 
 
@@ -160,6 +184,22 @@ class BackendProtocolError(GatewayError):
         if self.status is None:
             return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
+
+
+class BackendMisconfigured(BackendProtocolError):
+    """The backend URL answers, but not as Medusa: a 404/405 without Medusa's JSON error.
+
+    Seen when GATEWAY_MEDUSA_URL points at another server or a wrong path prefix; reporting it
+    as NOT_FOUND would send the client looking for a missing object. The log names the setting.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status, "not Medusa's API")
+        self.message = (
+            f"The gateway's backend is misconfigured: it answered HTTP {status} with something "
+            "that is not Medusa's API. The gateway's log names the setting to check."
+        )
+        self.args = (self.message,)
 
 
 _KEY_MESSAGE_MARKER: Final = "publishable"
@@ -219,11 +259,14 @@ class BackendRejected(GatewayError):
         medusa_code = _str_or_none(envelope.get("code"))
         medusa_message = _str_or_none(envelope.get("message"))
         code = _classify(status, medusa_type, medusa_message)
-        if status >= 500:
+        if status >= 500 and medusa_type is not None:
             # 5xx messages are Medusa's internals ("An unknown error occurred." at best).
+            message = f"The Medusa backend failed (HTTP {status}, {medusa_type})."
+        elif status >= 500:
+            # Not Medusa's JSON envelope: a proxy or load balancer answered for it.
             message = (
-                f"The Medusa backend failed (HTTP {status}, {medusa_type or 'no type'}). "
-                "Medusa 2.21 also answers this way when the payment collection does not exist."
+                f"The Medusa backend failed (HTTP {status}); the answer is not Medusa's own "
+                "error, so a proxy or load balancer in front of it may have answered."
             )
         else:
             message = medusa_message or f"The Medusa backend rejected the request (HTTP {status})."
