@@ -81,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--header-timeout", type=float, default=None)
     parser.add_argument("--body-timeout", type=float, default=None)
     parser.add_argument("--keepalive-timeout", type=float, default=None)
+    parser.add_argument(
+        "--granian",
+        action="store_true",
+        help="serve the same app with granian instead (pip install granian), header read "
+        "timeout = --header-timeout: the comparison of docs/performance.md",
+    )
     args = parser.parse_args(argv)
     settings: dict[str, object] = {"log_level": "warning"}
     for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
@@ -89,7 +95,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     header_timeout = float(settings.get("header_timeout", 10.0))  # type: ignore[arg-type]
     body_timeout = float(settings.get("body_timeout", 20.0))  # type: ignore[arg-type]
     keepalive = float(settings.get("keepalive_timeout", 5.0))  # type: ignore[arg-type]
-    with tempfile.TemporaryDirectory() as logs, gateway_process(Path(logs), **settings) as gw:
+    command: list[str] = []
+    if args.granian:
+        granian = str(Path(sys.executable).with_name("granian"))
+        command = [granian, "--interface", "asgi", "--loop", "uvloop", "--host", "127.0.0.1"]
+        command += ["--port", "{port}", "--workers", "1", "--no-ws", "--http", "1"]
+        command += ["--http1-header-read-timeout", str(int(header_timeout * 1000))]
+        command += ["--log-level", "warning", "--factory", "gateway.cli:app_from_environment"]
+        settings["server"] = "granian"
+    with (
+        tempfile.TemporaryDirectory() as logs,
+        gateway_process(
+            Path(logs), command, **{k: v for k, v in settings.items() if k != "server"}
+        ) as gw,
+    ):
         idle_rss = gw.rss_mib()
         p50, worst, failed = legit(gw)
         rows = [

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,18 +51,36 @@ class GatewayProcess:
     def pid(self) -> int:
         return self.process.pid
 
+    def _tree(self) -> list[int]:
+        """The process and its children (granian runs the app in a child process)."""
+        pids = [self.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(stat[1]) == self.pid:
+                        pids.append(int(entry.name))
+        return pids
+
     def status_kib(self, key: str) -> int:
-        """A /proc/<pid>/status figure in KiB (VmRSS: now; VmHWM: the peak so far)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-        msg = f"{key} not in /proc/{self.pid}/status"
-        raise LookupError(msg)
+        """A /proc/<pid>/status figure in KiB, summed over the process and its children.
+
+        VmRSS: now; VmHWM: each process's peak so far (their sum bounds the tree's peak).
+        """
+        total = 0
+        for pid in self._tree():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(key + ":"):
+                        total += int(line.split()[1])
+        return total
 
     def rss_mib(self) -> float:
+        """Resident memory now, MiB."""
         return self.status_kib("VmRSS") / 1024
 
     def peak_rss_mib(self) -> float:
+        """Peak resident memory so far (VmHWM), MiB."""
         return self.status_kib("VmHWM") / 1024
 
     def log_text(self) -> str:
@@ -111,16 +129,26 @@ def post(body: bytes, path: str = "/graphql") -> bytes:
 
 
 @contextlib.contextmanager
-def gateway_process(log_dir: Path, **settings: object) -> Iterator[GatewayProcess]:
-    """`python -m gateway` with GATEWAY_<NAME>=value for each setting; stopped by PID."""
+def gateway_process(
+    log_dir: Path, command: Sequence[str] = (), **settings: object
+) -> Iterator[GatewayProcess]:
+    """`python -m gateway` with GATEWAY_<NAME>=value for each setting; stopped by PID.
+
+    `command` replaces `python -m gateway` (bench/slow_clients.py --granian); `{port}` in it
+    is the port picked.
+    """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("GATEWAY_")}
     env.update({f"GATEWAY_{k.upper()}": str(v) for k, v in settings.items()})
     env.update(GATEWAY_HOST="127.0.0.1", GATEWAY_PORT=str(port), GATEWAY_GRAPHIQL="false")
     log = log_dir / f"gateway-{port}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=out, stderr=out
+        process = subprocess.Popen(  # noqa: S603  # our interpreter, or the bench's command
+            [part.format(port=port) for part in command] or [sys.executable, "-m", "gateway"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
         )
     gateway = GatewayProcess(process, port, log)
     try:
