@@ -183,8 +183,15 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         """The whole request arrived: no deadline while the application answers."""
-        self._phase = _APP
-        self._disarm()
+        cycle: RequestResponseCycle | None = self.cycle
+        if cycle is not None and cycle.response_complete:
+            # Answered before the body ended (e.g. 413): idle from now on. uvicorn's own
+            # keep-alive timer was cancelled by the body's bytes, so ours takes over.
+            self._phase = _IDLE
+            self._arm(self._limits.keepalive_timeout, self._idle_expired)
+        else:
+            self._phase = _APP
+            self._disarm()
         super().on_message_complete()
 
     def on_response_complete(self) -> None:

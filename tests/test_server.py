@@ -38,6 +38,12 @@ class _Echo:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"] == "/early":  # answers without reading the body (as a 413 does)
+            self.ended.append("early")
+            headers = [(b"content-length", b"5")]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": b"early"})
+            return
         size = 0
         while True:
             message = await receive()
@@ -195,3 +201,34 @@ def test_garbage_gets_400_without_a_warning(
         sock.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
         assert _read_all(sock).startswith(b"HTTP/1.1 400")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_connection_answered_before_its_body_ended_is_reaped_once_idle(
+    server: tuple[int, _Echo],
+) -> None:
+    port, _ = server
+    with _connect(port) as sock:
+        sock.sendall(b"POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        assert sock.recv(1000).startswith(b"HTTP/1.1 413")
+        sock.sendall(b"cdefghij")  # the rest of the body: the message is complete, then idle
+        started = time.monotonic()
+        assert _read_all(sock) == b""
+        assert time.monotonic() - started < 4
+
+
+def test_a_body_still_trickling_after_an_early_answer_is_cut_at_the_body_deadline(
+    server: tuple[int, _Echo],
+) -> None:
+    port, _ = server
+    with _connect(port) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab")
+        assert sock.recv(1000).startswith(b"HTTP/1.1 413")
+        for _ in range(100):  # a byte every 50 ms: would take 5 s
+            try:
+                sock.sendall(b"c")
+            except OSError:
+                break
+            time.sleep(0.05)
+        assert _read_all(sock) in {b"", b"<reset>"}
+        assert time.monotonic() - started < 4
