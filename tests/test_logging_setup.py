@@ -201,10 +201,15 @@ def test_the_filter_tags_records_only_inside_a_request() -> None:
 def test_serve_configures_logging_and_hands_uvicorn_no_config_of_its_own(
     configure: Configure, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import uvicorn
+    import gateway.server
 
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+
+    def fake_serve(settings: object, app: object, **kw: Any) -> int:
+        calls.append(kw)
+        return 0
+
+    monkeypatch.setattr(gateway.server, "serve", fake_serve)
     assert cli.main(["--log-format", "json", "--medusa-url", "http://medusa.test"]) == 0
     (kwargs,) = calls
     assert kwargs["log_config"] is None
@@ -215,9 +220,9 @@ def test_serve_configures_logging_and_hands_uvicorn_no_config_of_its_own(
 def test_serve_refuses_bad_otel_variables_with_a_message(
     configure: Configure, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import uvicorn
+    import gateway.server
 
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: pytest.fail("must not serve"))
+    monkeypatch.setattr(gateway.server, "serve", lambda *a, **kw: pytest.fail("must not serve"))
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jaeger")
     assert cli.main(["--medusa-url", "http://medusa.test"]) == 2
     assert "OTEL_TRACES_EXPORTER" in capsys.readouterr().err
