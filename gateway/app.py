@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
@@ -89,8 +88,9 @@ def create_app(
         federation_sdl=settings.federation_sdl,
         hints=settings.env != "production" and settings.introspection,
     )
-    # Admission (gateway/admission.py) limits concurrency; InFlight only counts and drains.
-    in_flight = InFlight(sys.maxsize)
+    # Admission (gateway/admission.py) limits concurrency; InFlight counts and drains, its
+    # bound only a backstop (Admission lets at most max_in_flight through at once).
+    in_flight = InFlight(settings.max_in_flight + settings.max_queued)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
     limit = _concurrency_limit(settings, observability)
