@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.config import Settings
+from gateway.listen import browsable_url, wildcard
 from gateway.sandbox import SandboxState, create_sandbox_app
 from schema.profiles import BackendProfile
 
@@ -31,7 +32,9 @@ class SandboxBackend:
 
     def announce(self, settings: Settings) -> None:
         """Say, unmissably, that no real Medusa is behind this gateway, and what to try."""
-        url = f"http://{settings.host}:{settings.port}/graphql"
+        url = browsable_url(settings.host, settings.port, "/graphql")
+        if wildcard(settings.host):
+            url += f"  (listening on all interfaces, {settings.host})"
         lines = [
             "=" * 78,
             "NO BACKEND CONFIGURED (GATEWAY_MEDUSA_URL is unset): serving the EMBEDDED SANDBOX,",
