@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 from typing import Any
@@ -422,7 +423,11 @@ def test_automatic_persisted_queries(gateway: GatewayFactory) -> None:
 
 def test_health_and_readiness(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     client = gateway()
-    assert client.get("/healthz").json() == {"status": "ok"}
+    # The release it runs, read from the installed package's metadata (what pip installed).
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "version": importlib.metadata.version("medusa-graphql-gateway"),
+    }
     medusa.respond = lambda _: httpx.Response(200, text="OK")
     assert client.get("/readyz").status_code == 200
     medusa.respond = lambda _: httpx.Response(503)
