@@ -7,8 +7,9 @@ ARG PYTHON_IMAGE=python:3.11-slim
 # stdlib-only module, so GraphiQL works offline and under its strict CSP (never committed).
 FROM ${PYTHON_IMAGE} AS graphiql
 WORKDIR /src
-COPY gateway/__init__.py gateway/graphiql_assets.py ./gateway/
-RUN python -m gateway.graphiql_assets /graphiql
+COPY gateway/__init__.py ./gateway/
+COPY gateway/tools ./gateway/tools
+RUN python -m gateway.tools.graphiql_assets /graphiql
 
 # Build stage: install the gateway (the README's `pip install .`) into a self-contained venv.
 FROM ${PYTHON_IMAGE} AS build
@@ -20,6 +21,8 @@ COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY --from=graphiql /graphiql ./gateway/static/graphiql
 COPY schema ./schema
+COPY medusa_client ./medusa_client
+COPY sandbox ./sandbox
 RUN pip install .
 
 # Runtime stage: only the venv, run as an unprivileged user. Production by default: a deploy

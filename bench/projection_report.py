@@ -21,9 +21,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.medusa_fields import RELATION_KEYS
-from gateway.sandbox import SandboxState, create_sandbox_app
-from schema.profiles import MEDUSA_2_21_ALLOWED
+from medusa_client.fields import RELATION_KEYS
+from medusa_client.profiles import MEDUSA_2_21_ALLOWED
+from sandbox.emulator import SandboxState, create_sandbox_app
 from tests.graphql_helpers import compile_plan
 
 OPERATIONS = {

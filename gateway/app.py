@@ -22,13 +22,13 @@ from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
-from gateway.http_client import LeanAsyncClient
 from gateway.inflight import InFlight
-from gateway.medusa import MedusaClient
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
-from gateway.transport import KeepAliveTransport
-from schema.profiles import BackendProfile, custom_profile, profile_named
+from medusa_client.client import MedusaClient
+from medusa_client.http_client import LeanAsyncClient
+from medusa_client.profiles import BackendProfile, custom_profile, profile_named
+from medusa_client.transport import KeepAliveTransport
 from schema.schema import build_schema
 from schema.verify import ProjectionMonitor
 
@@ -194,7 +194,7 @@ def _http_client(
         pool=settings.pool_timeout,
     )
     if transport is None:
-        # Never retries (the payment-session call is not idempotent); see gateway.transport.
+        # Never retries (the payment-session call is not idempotent); see medusa_client.transport.
         transport = KeepAliveTransport(
             max_connections=settings.max_connections, keepalive_expiry=_KEEPALIVE_EXPIRY
         )

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from pydantic import AnyHttpUrl, SecretStr
 
-from gateway import __version__, graphiql_assets, healthcheck, listen
+from gateway import __version__, healthcheck, listen
 from gateway.config import Settings, SettingsError, env_name, load_settings
+from gateway.tools import graphiql_assets
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

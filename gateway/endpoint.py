@@ -16,7 +16,6 @@ from graphql import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway import jsonio
 from gateway.config import Settings
 from gateway.graphiql import GraphiQL
 from gateway.graphql_http import (
@@ -34,10 +33,11 @@ from gateway.graphql_http import (
 )
 from gateway.inflight import InFlight
 from gateway.limits import LIMIT_CODE, OperationCost, cost_problems
-from gateway.medusa import ForwardedHeaders, MedusaClient, unsafe_header
 from gateway.observability import BATCH, Observability, Observation
+from medusa_client import jsonio
+from medusa_client.client import ForwardedHeaders, MedusaClient, unsafe_header
+from medusa_client.profiles import BackendProfile
 from schema.context import GatewayContext
-from schema.profiles import BackendProfile
 from schema.verify import ProjectionMonitor
 
 __all__ = ["GraphQLEndpoint"]

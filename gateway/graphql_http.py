@@ -35,9 +35,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from gateway import jsonio
-from gateway.errors import GatewayError
 from gateway.limits import LIMIT_CODE, OperationCost, check_limits
+from medusa_client import jsonio
+from medusa_client.errors import GatewayError
 from schema.build import FieldNotExposedError
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]

@@ -14,8 +14,8 @@ import httpx
 
 from gateway.config import Settings
 from gateway.listen import browsable_url, wildcard
-from gateway.sandbox import SandboxState, create_sandbox_app
-from schema.profiles import BackendProfile
+from medusa_client.profiles import BackendProfile
+from sandbox.emulator import SandboxState, create_sandbox_app
 
 __all__ = ["SandboxBackend", "example_operation", "start_sandbox"]
 

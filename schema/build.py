@@ -18,7 +18,7 @@ from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
 
-from gateway.errors import BackendProtocolError
+from medusa_client.errors import BackendProtocolError
 from schema.enums import to_enum
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
 from schema.projection import FieldsPlan

@@ -7,10 +7,10 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from gateway.errors import ExpansionLimitExceeded, ReadBudgetExceeded
-from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
+from medusa_client.client import ForwardedHeaders, MedusaClient, UpstreamCall
+from medusa_client.errors import ExpansionLimitExceeded, ReadBudgetExceeded
+from medusa_client.profiles import BackendProfile
 from schema.loaders import CartLoader, ProvidersKey, payment_providers_loader
-from schema.profiles import BackendProfile
 from schema.projection import FieldsPlan
 from schema.verify import ProjectionMonitor
 

@@ -13,9 +13,9 @@ from typing import Any, TypeAlias
 
 from strawberry.dataloader import DataLoader
 
-from gateway.errors import GatewayError
-from gateway.medusa import ForwardedHeaders, MedusaClient, UpstreamCall
-from schema.profiles import BackendProfile
+from medusa_client.client import ForwardedHeaders, MedusaClient, UpstreamCall
+from medusa_client.errors import GatewayError
+from medusa_client.profiles import BackendProfile
 from schema.projection import plan_cart_fields
 
 __all__ = ["CartLoader", "ProvidersKey", "payment_providers_loader"]

@@ -8,11 +8,13 @@ from typing import Any, cast
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
-from gateway.medusa import check_id, check_session_input
+from medusa_client.client import check_id, check_session_input
+from schema import payments
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
 from schema.plan_cache import compiled_plan
+from schema.projection import FieldsPlan
 from schema.types import CreatePaymentSessionPayload, PaymentCollection, PaymentSession
 
 __all__ = ["Mutation", "variables_of"]
@@ -54,11 +56,15 @@ class Mutation:
         cart_id = str(input.cart_id)
         check_id(cart_id, "cartId")
         check_session_input(input.provider_id, input.data)
-        context = info.context
-        collection_id = await context.medusa.create_cart_payment_collection(
-            cart_id, headers=context.headers, trace=context.trace
+        plan = _plan(info)
+        return _answer(
+            info,
+            await payments.initiate_session(
+                info.context, cart_id, input.provider_id, input.data, plan.fields
+            ),
+            plan,
+            input.provider_id,
         )
-        return await _create_session(info, collection_id, input.provider_id, input.data)
 
 
 async def _create_session(
@@ -68,7 +74,13 @@ async def _create_session(
     data: object,
 ) -> CreatePaymentSessionPayload:
     """Compile the selection to `fields`, call Medusa once, build the typed answer."""
-    context = info.context
+    plan = _plan(info)
+    raw = await payments.create_session(info.context, collection_id, provider_id, data, plan.fields)
+    return _answer(info, raw, plan, provider_id)
+
+
+def _plan(info: strawberry.Info[GatewayContext, None]) -> FieldsPlan:
+    """The selection's cached `fields` plan, refused before any call if it expands too much."""
     raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
     payload_type = get_named_type(raw_info.return_type)
     assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
@@ -77,18 +89,20 @@ async def _create_session(
         payload_type,
         raw_info.fragments,
         variables_of(raw_info),
-        context.profile,
+        info.context.profile,
     )
-    context.check_expansions(plan)
-    raw = await context.medusa.create_payment_session(
-        collection_id,
-        provider_id=provider_id,
-        data=data,
-        fields=plan.fields,
-        headers=context.headers,
-        trace=context.trace,
-    )
-    context.monitor.check(raw, plan)
+    info.context.check_expansions(plan)
+    return plan
+
+
+def _answer(
+    info: strawberry.Info[GatewayContext, None],
+    raw: dict[str, Any],
+    plan: FieldsPlan,
+    provider_id: str,
+) -> CreatePaymentSessionPayload:
+    """The typed answer built from Medusa's raw collection (deterministic: a replay rebuilds it)."""
+    info.context.monitor.check(raw, plan)
     collection = build_collection(raw, plan)
     session = _created_session(collection, provider_id)
     # A NotExposed marker stands in for the session when it could not be fetched; the

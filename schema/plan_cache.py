@@ -22,7 +22,7 @@ from graphql import (
     VariableNode,
 )
 
-from schema.profiles import BackendProfile
+from medusa_client.profiles import BackendProfile
 from schema.projection import FieldsPlan, needed_paths, plan_fields
 
 __all__ = ["compiled_plan"]

@@ -30,8 +30,8 @@ from graphql import (
     get_named_type,
 )
 
+from medusa_client.profiles import DEFAULT_FIELDS, BackendProfile
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation, Root
-from schema.profiles import DEFAULT_FIELDS, BackendProfile
 
 __all__ = [
     "FieldsPlan",

@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
-from gateway.errors import BackendProtocolError
+from medusa_client.errors import BackendProtocolError
 from schema.build import build_collection, build_entities
 from schema.context import GatewayContext
 from schema.mutation import variables_of

@@ -11,7 +11,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.info import Info
 
-from gateway.errors import RequestError
+from medusa_client.errors import RequestError
 from schema.build import resolve_attribute
 from schema.entities import Cart, Region
 from schema.mutation import Mutation

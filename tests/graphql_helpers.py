@@ -17,8 +17,8 @@ from graphql import (
     validate,
 )
 
-from gateway.medusa_fields import RELATION_KEYS
-from schema.profiles import BackendProfile, profile_named
+from medusa_client.fields import RELATION_KEYS
+from medusa_client.profiles import BackendProfile, profile_named
 from schema.projection import FieldsPlan, needed_paths, plan_fields
 from schema.schema import build_schema
 

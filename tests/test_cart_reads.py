@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from gateway.medusa import ForwardedHeaders, MedusaClient
+from medusa_client.client import ForwardedHeaders, MedusaClient
+from medusa_client.profiles import profile_named
 from schema.loaders import CartLoader
-from schema.profiles import profile_named
 from schema.projection import plan_cart_fields
 from tests.conftest import FakeMedusa, GatewayFactory
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import (
+from medusa_client.errors import (
     BackendConnectionLost,
     BackendProtocolError,
     BackendRejected,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schema.profiles import profile_named
+from medusa_client.profiles import profile_named
 from schema.projection import plan_cart_fields, plan_fields
 from tests.conftest import FakeMedusa, GatewayFactory, mutation
 from tests.test_cart_reads import COLLECTION, cart_backend

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.sandbox import SandboxState
+from sandbox.emulator import SandboxState
 
 PC = "paymentCollection"
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway import cli, graphiql_assets
-from gateway.graphiql_assets import Asset, AssetsProblem, Package, check, fetch
+from gateway import cli
+from gateway.tools import graphiql_assets
+from gateway.tools.graphiql_assets import Asset, AssetsProblem, Package, check, fetch
 
 REGISTRY = "https://registry.test"
 
@@ -152,16 +153,16 @@ def test_the_default_download_reads_a_registry_url(tmp_path: Path) -> None:
     check(target)
 
 
-def test_the_dockerfile_stage_needs_only_these_two_files_and_the_stdlib(tmp_path: Path) -> None:
-    # The Dockerfile's first stage copies gateway/__init__.py and graphiql_assets.py into a
-    # bare python image; `-S` keeps site-packages (httpx, pydantic...) out of reach here too.
-    package = tmp_path / "gateway"
-    package.mkdir()
-    source = Path(graphiql_assets.__file__).parent
-    for name in ("__init__.py", "graphiql_assets.py"):
-        (package / name).write_bytes((source / name).read_bytes())
+def test_the_dockerfile_stage_needs_only_these_files_and_the_stdlib(tmp_path: Path) -> None:
+    # The Dockerfile's first stage copies gateway/__init__.py and gateway/tools/ into a bare
+    # python image; `-S` keeps site-packages (httpx, pydantic...) out of reach here too.
+    tools = Path(graphiql_assets.__file__).parent
+    (tmp_path / "gateway" / "tools").mkdir(parents=True)
+    (tmp_path / "gateway" / "__init__.py").write_bytes((tools.parent / "__init__.py").read_bytes())
+    for source in tools.glob("*.py"):
+        (tmp_path / "gateway" / "tools" / source.name).write_bytes(source.read_bytes())
     result = subprocess.run(
-        [sys.executable, "-S", "-m", "gateway.graphiql_assets", "--help"],
+        [sys.executable, "-S", "-m", "gateway.tools.graphiql_assets", "--help"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.http_client import LeanAsyncClient
+from medusa_client.http_client import LeanAsyncClient
 
 PATH = "/store/payment-collections/pay_col_1%2F2/payment-sessions"
 FIELDS = {"fields": "amount,currency_code,payment_sessions.data,-payment_providers"}

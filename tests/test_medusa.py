@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.errors import (
+from medusa_client.client import FORWARDED_HEADERS, ForwardedHeaders, MedusaClient, UpstreamCall
+from medusa_client.errors import (
     BackendConnectionLost,
     BackendProtocolError,
     BackendRejected,
@@ -19,7 +20,6 @@ from gateway.errors import (
     PublishableKeyRequired,
     RequestError,
 )
-from gateway.medusa import FORWARDED_HEADERS, ForwardedHeaders, MedusaClient, UpstreamCall
 
 Responder = Callable[[httpx.Request], httpx.Response]
 COLLECTION_ID = "pay_col_01ABC"

@@ -15,9 +15,9 @@ from graphql import (
     parse,
 )
 
+from medusa_client.profiles import BackendProfile, profile_named
 from schema import plan_cache
 from schema.plan_cache import compiled_plan
-from schema.profiles import BackendProfile, profile_named
 from schema.projection import FieldsPlan, needed_paths, plan_fields
 from tests.graphql_helpers import graphql_schema
 

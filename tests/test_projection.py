@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from schema.profiles import custom_profile, profile_named
+from medusa_client.profiles import custom_profile, profile_named
 from schema.projection import plan_fields
 from tests.graphql_helpers import compile_plan, selection_paths
 

@@ -1,7 +1,7 @@
 """Property: for any selection, Medusa's own `fields` rules return exactly what was needed.
 
 Random selections over the schema are compiled by the gateway, then the resulting `fields`
-value goes through `gateway.medusa_fields` (the model of Medusa 2.21 the sandbox answers with,
+value goes through `medusa_client.fields` (the model of Medusa 2.21 the sandbox answers with,
 itself checked against 70 real recordings) applied to a fully populated collection.
 """
 
@@ -14,8 +14,8 @@ from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.medusa_fields import effective_fields, project
-from schema.profiles import profile_named
+from medusa_client.fields import effective_fields, project
+from medusa_client.profiles import profile_named
 from schema.projection import mapping_of, plan_fields
 from schema.verify import dropped_paths
 from tests.graphql_helpers import graphql_schema, returned_paths, selection_paths

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.sandbox import SandboxState, create_sandbox_app
-from schema.profiles import MEDUSA_2_21_ALLOWED
+from medusa_client.profiles import MEDUSA_2_21_ALLOWED
+from sandbox.emulator import SandboxState, create_sandbox_app
 
 RECORDINGS = sorted((Path(__file__).parent / "fixtures/recordings").glob("*.json"))
 NOT_REPRODUCED = {

@@ -30,9 +30,9 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.sandbox import SandboxState, create_sandbox_app
-from gateway.transport import KeepAliveTransport
-from schema.profiles import profile_named
+from medusa_client.profiles import profile_named
+from medusa_client.transport import KeepAliveTransport
+from sandbox.emulator import SandboxState, create_sandbox_app
 
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "16"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "6"))

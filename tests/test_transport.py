@@ -25,8 +25,8 @@ import httpx
 import pytest
 import uvloop
 
-from gateway import transport as transport_module
-from gateway.transport import KeepAliveTransport
+from medusa_client import transport as transport_module
+from medusa_client.transport import KeepAliveTransport
 
 # -- a scriptable HTTP/1.1 server -------------------------------------------------------------
 

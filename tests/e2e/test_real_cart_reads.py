@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.medusa_fields import effective_fields
-from gateway.sandbox import SandboxState, create_sandbox_app
-from schema.profiles import MEDUSA_2_21_ALLOWED, profile_named
+from medusa_client.fields import effective_fields
+from medusa_client.profiles import MEDUSA_2_21_ALLOWED, profile_named
+from sandbox.emulator import SandboxState, create_sandbox_app
 from schema.projection import plan_cart_fields
 from schema.verify import dropped_paths
 from tests.e2e.medusa_backend import Seed, collection_of, new_cart, store

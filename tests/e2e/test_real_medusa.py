@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.medusa_fields import effective_fields
-from gateway.sandbox import SandboxState, create_sandbox_app
-from gateway.transport import KeepAliveTransport
-from schema.profiles import MEDUSA_2_21_ALLOWED, profile_named
+from medusa_client.fields import effective_fields
+from medusa_client.profiles import MEDUSA_2_21_ALLOWED, profile_named
+from medusa_client.transport import KeepAliveTransport
+from sandbox.emulator import SandboxState, create_sandbox_app
 from schema.verify import dropped_paths
 from tests.e2e.medusa_backend import Seed, new_payment_collection, register_customer, store
 from tests.graphql_helpers import compile_plan, returned_paths, selection_paths

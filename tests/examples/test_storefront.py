@@ -21,7 +21,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox_wiring import SandboxBackend, start_sandbox
-from schema.profiles import profile_named
+from medusa_client.profiles import profile_named
 from tests.serving import free_port, serving
 
 ROOT = Path(__file__).parents[2]

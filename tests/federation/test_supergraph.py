@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.sandbox import SandboxState, create_sandbox_app
-from schema.profiles import MEDUSA_2_21_ALLOWED
+from medusa_client.profiles import MEDUSA_2_21_ALLOWED
+from sandbox.emulator import SandboxState, create_sandbox_app
 from tests.serving import free_port, serving
 
 HERE = Path(__file__).parent

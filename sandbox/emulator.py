@@ -4,7 +4,7 @@ When no backend URL is configured the gateway talks to this app through
 `httpx.ASGITransport`, so its own code path is exactly the one a real backend sees. It
 reproduces what a real 2.21.2 server was recorded doing (`tests/fixtures/recordings/`, replayed
 by `tests/test_sandbox_contract.py`): the publishable-key check first, strict body and query
-validation with Medusa's messages, `fields` (see `gateway.medusa_fields`), every call replacing
+validation with Medusa's messages, `fields` (see `medusa_client.fields`), every call replacing
 the collection's sessions, the region/provider check, and a 500 for an unknown collection.
 """
 
@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import jsonio
-from gateway.medusa_fields import effective_fields, project
+from medusa_client import jsonio
+from medusa_client.fields import effective_fields, project
 
 __all__ = ["SandboxState", "create_sandbox_app"]
 

@@ -6,7 +6,7 @@ there at 32 concurrent requests. Here the event loop itself tells us when Medusa
 idle socket (`connection_lost`), idle connections are reused last-in-first-out, and
 responses are parsed by httptools (C).
 
-The contract matches httpcore's where it matters to `gateway.medusa`: failures are raised as
+The contract matches httpcore's where it matters to `medusa_client.client`: failures are raised as
 httpx exceptions, and a ConnectError/ConnectTimeout/PoolTimeout always means nothing was
 sent. Nothing is ever retried. Responses are read whole (Medusa's answers are small).
 """

@@ -11,7 +11,7 @@
     ├── BackendConnectionLost         BACKEND_CONNECTION_LOST: sent, then the connection broke
     └── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
 
-Foreign errors (httpx's) are translated in exactly one place, `gateway.medusa`; this module
+Foreign errors (httpx's) are translated in exactly one place, `medusa_client.client`; this module
 only knows Medusa's `{type, code?, message}` envelope. Nothing here ever carries a header value.
 """
 

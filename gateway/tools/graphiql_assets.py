@@ -1,7 +1,7 @@
 """GraphiQL's pinned npm files: fetch them at build time, verify them, find them at start-up.
 
 Stdlib only, so the Dockerfile's first stage runs it before any dependency is installed
-(`python -m gateway.graphiql_assets DIR`); `python -m gateway fetch-graphiql` is the same.
+(`python -m gateway.tools.graphiql_assets DIR`); `python -m gateway fetch-graphiql` is the same.
 Each npm tarball is checked against its pinned `dist.integrity` (sha512) and each file taken
 from it against the sha384 the page's `integrity` attribute carries. Nothing is committed:
 the files land in a gitignored folder (`static/graphiql/` beside this module by default).
@@ -224,7 +224,7 @@ def check(directory: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m gateway.graphiql_assets [DIR] [--registry URL]`; returns the exit code."""
+    """`python -m gateway.tools.graphiql_assets [DIR] [--registry URL]`; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="fetch-graphiql",
         description="Download GraphiQL's pinned npm files so the gateway serves them itself.",

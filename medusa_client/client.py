@@ -1,7 +1,7 @@
 """The Medusa client: builds the REST call, sends it once, translates every failure.
 
 This is the only module that sees httpx exceptions; everything above it sees
-`gateway.errors`. The payment-session call is not idempotent (it deletes the collection's
+`medusa_client.errors`. The payment-session call is not idempotent (it deletes the collection's
 sessions and creates a new one), so nothing here ever retries a request once it may have
 been sent: only failures that prove nothing left (connect errors, pool timeouts) say so, and
 only a refused connection is retried, once. Answers are read whole but bounded in size.
@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import httpx
 
-from gateway import jsonio
-from gateway.errors import (
+from medusa_client import jsonio
+from medusa_client.errors import (
     BackendConnectionLost,
     BackendProtocolError,
     BackendRejected,

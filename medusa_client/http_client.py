@@ -3,8 +3,8 @@
 Profiled under load, `AsyncClient.request` spent ~30% of the gateway's CPU outside the transport:
 re-parsing and re-quoting the URL three times (base + path, + params), the cookie jar's
 urllib-compatibility objects on every response, and the auth/redirect/hook layers. For the
-plain relative-path calls `gateway.medusa` makes, this client builds the URL once and hands the
-request straight to the transport. It also never keeps cookies: one shared client must not
+plain relative-path calls `medusa_client.client` makes, this client builds the URL once and
+hands the request straight to the transport. It also never keeps cookies: one shared client must not
 carry a cookie Medusa set for one customer into another customer's request.
 Anything else (absolute URLs, streaming, auth, per-call cookies) takes httpx's own path.
 """
@@ -123,7 +123,7 @@ class LeanAsyncClient(httpx.AsyncClient):
     def _lean_url(self, path: str, query: str | None) -> httpx.URL:
         """The base URL joined with `path` and `query`, parsed by httpx at most once per base.
 
-        A path already in the form httpx would send (what gateway.medusa builds, every unsafe
+        A path already in the form httpx would send (what medusa_client.client builds, every unsafe
         character percent-encoded) skips httpx's parser, ~60 us a call: the parsed base is
         copied with the new path and query. Anything else is parsed as httpx always does.
         """

@@ -1,0 +1,1 @@
+"""Build-time tools (never imported on the request path): the GraphiQL asset fetcher."""
