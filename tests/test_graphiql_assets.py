@@ -171,3 +171,17 @@ def test_the_dockerfile_stage_needs_only_these_files_and_the_stdlib(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert "--registry" in result.stdout
+
+
+def test_the_default_folder_is_the_one_the_package_data_and_the_dockerfile_use() -> None:
+    import tomllib
+
+    import gateway
+
+    root = Path(__file__).resolve().parent.parent
+    package = Path(gateway.__file__).resolve().parent
+    assert package / "static" / "graphiql" == graphiql_assets.DEFAULT_DIR
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "static/graphiql/*" in pyproject["tool"]["setuptools"]["package-data"]["gateway"]
+    assert "/graphiql ./gateway/static/graphiql" in (root / "Dockerfile").read_text()
+    assert "gateway/static/graphiql/" in (root / ".gitignore").read_text().splitlines()

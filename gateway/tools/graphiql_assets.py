@@ -4,7 +4,7 @@ Stdlib only, so the Dockerfile's first stage runs it before any dependency is in
 (`python -m gateway.tools.graphiql_assets DIR`); `python -m gateway fetch-graphiql` is the same.
 Each npm tarball is checked against its pinned `dist.integrity` (sha512) and each file taken
 from it against the sha384 the page's `integrity` attribute carries. Nothing is committed:
-the files land in a gitignored folder (`static/graphiql/` beside this module by default).
+the files land in a gitignored folder (`gateway/static/graphiql/` by default).
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ __all__ = [
     "main",
 ]
 
-DEFAULT_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
+# gateway/static/graphiql/: where the package data (pyproject), .gitignore and the Dockerfile put
+# them, beside the gateway's own static files (this module lives one level below, in tools/).
+DEFAULT_DIR: Final = Path(__file__).resolve().parent.parent / "static" / "graphiql"
 DEFAULT_REGISTRY: Final = "https://registry.npmjs.org"
 _CDN: Final = "https://unpkg.com"
 _TIMEOUT: Final = 60.0

@@ -1,7 +1,7 @@
 """What scripts/image/test.sh asks a gateway running inside the image, over real HTTP.
 
 `python3 http_checks.py BASE_URL LOG_FILE VERSION`: waits for /healthz, then checks /healthz
-(status and release), /readyz, and the sandbox's `createPaymentSession` with the demo collection
+(status and release), /readyz, GraphiQL's bundled files, and the sandbox's `createPaymentSession` with the demo collection
 announced in LOG_FILE. Standard library only (it runs on the CI host's python3, not the venv).
 Prints one line per check; exits 1 if any failed. `http_checks.py --up BASE_URL`: exit 0 if a
 gateway answers /healthz there now.
@@ -85,6 +85,10 @@ def main(base: str, log_file: Path, version: str) -> int:
     )
     status, body = request(f"{base}/readyz")
     report(status == 200 and body == {"status": "ready"}, "/readyz is 200 ready", (status, body))
+
+    # GraphiQL's npm files were fetched at build time and are served from the image (no CDN).
+    status, _ = request(f"{base}/graphql/static/graphiql.min.css")
+    report(status == 200, "GraphiQL's npm files are served from the image", status)
 
     collection = demo_collection(log_file)
     report(collection is not None, "the sandbox banner names its demo collection")
