@@ -524,7 +524,7 @@ def test_the_address_line_gives_a_url_that_works_in_a_browser(
     caplog: pytest.LogCaptureFixture, host: str, url: str, all_interfaces: bool
 ) -> None:
     with caplog.at_level(logging.INFO, logger="gateway"):
-        cli._announce_address(Settings(host=host, port=9555))
+        cli._announce_address(Settings(host=host, port=9555, medusa_url="http://m.internal"))
     (record,) = caplog.records
     assert url in record.getMessage()
     assert ("all interfaces" in record.getMessage()) is all_interfaces

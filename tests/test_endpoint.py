@@ -428,7 +428,11 @@ def test_health_and_readiness(gateway: GatewayFactory, medusa: FakeMedusa) -> No
         "status": "ok",
         "version": importlib.metadata.version("medusa-graphql-gateway"),
     }
-    medusa.respond = lambda _: httpx.Response(200, text="OK")
+    medusa.respond = lambda request: (
+        httpx.Response(200, text="OK")
+        if request.url.path == "/health"
+        else httpx.Response(400, json={"type": "invalid_data", "message": "region_id"})
+    )
     assert client.get("/readyz").status_code == 200
     medusa.respond = lambda _: httpx.Response(503)
     assert client.get("/readyz").status_code == 503

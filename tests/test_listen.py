@@ -79,7 +79,7 @@ def test_the_sandbox_banner_shows_a_usable_url(
 ) -> None:
     with (
         caplog.at_level(logging.WARNING, logger="gateway.sandbox"),
-        TestClient(create_app(Settings(host=host, port=9555))),
+        TestClient(create_app(Settings(host=host, port=9555, sandbox_public=True))),
     ):
         pass
     banner = [

@@ -1,10 +1,10 @@
 """What scripts/image/test.sh asks a gateway running inside the image, over real HTTP.
 
 `python3 http_checks.py BASE_URL LOG_FILE VERSION`: waits for /healthz, then checks /healthz
-(status and release), /readyz, GraphiQL's bundled files, and the sandbox's `createPaymentSession` with the demo collection
-announced in LOG_FILE. Standard library only (it runs on the CI host's python3, not the venv).
-Prints one line per check; exits 1 if any failed. `http_checks.py --up BASE_URL`: exit 0 if a
-gateway answers /healthz there now.
+(status and release), /readyz, GraphiQL's bundled files, and the sandbox's
+`createPaymentSession` with the demo collection announced in LOG_FILE. Prints one line per
+check; exits 1 if any failed. `http_checks.py --up BASE_URL`: exit 0 if a gateway answers
+/healthz there now. Standard library only: it runs on the CI host's python3, not the venv.
 """
 
 from __future__ import annotations
