@@ -76,9 +76,15 @@ T0=$(date +%s)
 if [ "$standin" = 1 ]; then
   command -v buildah >/dev/null || die "buildah is missing (apt-get install buildah)"
   make_standin
+  previous="$("${BUILDAH[@]}" inspect --type image --format '{{.FromImageID}}' "$IMAGE" 2>/dev/null || true)"
   log "building $IMAGE with buildah from $STANDIN_IMAGE"
   "${BUILDAH[@]}" bud --isolation chroot --format docker \
     --build-arg PYTHON_IMAGE="$STANDIN_IMAGE" -t "$IMAGE" . >&2
+  # vfs keeps whole copies: drop the image this build replaced (only that one, by id), or each
+  # CI run on the same machine would leave ~300 MB behind.
+  if [ -n "$previous" ] && [ "$previous" != "$("${BUILDAH[@]}" inspect --type image --format '{{.FromImageID}}' "$IMAGE")" ]; then
+    "${BUILDAH[@]}" rmi "$previous" >/dev/null 2>&1 || true
+  fi
 elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   log "building $IMAGE with docker"
   docker build -t "$IMAGE" .
