@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway import graphiql
-from gateway.tools.graphiql_assets import ASSETS
+from gateway.graphiql_pins import ASSETS
 from tests.conftest import GatewayFactory
 
 HTML = {"accept": "text/html"}

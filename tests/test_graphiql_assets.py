@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway import cli
+from gateway import cli, graphiql_pins
+from gateway.graphiql_pins import Asset, AssetsProblem, Package, check
 from gateway.tools import graphiql_assets
-from gateway.tools.graphiql_assets import Asset, AssetsProblem, Package, check, fetch
+from gateway.tools.graphiql_assets import fetch
+
+ROOT = Path(__file__).parents[1]
 
 REGISTRY = "https://registry.test"
 
@@ -39,8 +42,9 @@ LIB_ASSET = Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", LIB_JS))
 
 @pytest.fixture
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
-    monkeypatch.setattr(graphiql_assets, "ASSETS", (LIB_ASSET,))
+    for module in (graphiql_pins, graphiql_assets):
+        monkeypatch.setattr(module, "PACKAGES", (LIB,))
+        monkeypatch.setattr(module, "ASSETS", (LIB_ASSET,))
 
 
 def registry(answers: dict[str, bytes]) -> graphiql_assets.Download:
@@ -116,10 +120,10 @@ def test_check_names_a_missing_or_altered_file(tmp_path: Path) -> None:
 
 
 def test_the_pins_cover_every_asset() -> None:
-    packages = set(graphiql_assets.PACKAGES)
-    assert {asset.package for asset in graphiql_assets.ASSETS} == packages
+    packages = set(graphiql_pins.PACKAGES)
+    assert {asset.package for asset in graphiql_pins.ASSETS} == packages
     assert all(package.integrity.startswith("sha512-") for package in packages)
-    assert all(asset.sri.startswith("sha384-") for asset in graphiql_assets.ASSETS)
+    assert all(asset.sri.startswith("sha384-") for asset in graphiql_pins.ASSETS)
 
 
 @pytest.mark.usefixtures("pinned")
@@ -153,14 +157,28 @@ def test_the_default_download_reads_a_registry_url(tmp_path: Path) -> None:
     check(target)
 
 
-def test_the_dockerfile_stage_needs_only_these_files_and_the_stdlib(tmp_path: Path) -> None:
-    # The Dockerfile's first stage copies gateway/__init__.py and gateway/tools/ into a bare
-    # python image; `-S` keeps site-packages (httpx, pydantic...) out of reach here too.
-    tools = Path(graphiql_assets.__file__).parent
-    (tmp_path / "gateway" / "tools").mkdir(parents=True)
-    (tmp_path / "gateway" / "__init__.py").write_bytes((tools.parent / "__init__.py").read_bytes())
-    for source in tools.glob("*.py"):
-        (tmp_path / "gateway" / "tools" / source.name).write_bytes(source.read_bytes())
+def first_stage_copies() -> list[str]:
+    """The sources the Dockerfile's GraphiQL stage copies (`COPY <src> [<src>...] <dest>`)."""
+    stage = (ROOT / "Dockerfile").read_text().split("\nFROM ")[1]
+    lines = [line.split()[1:-1] for line in stage.splitlines() if line.startswith("COPY ")]
+    return [source for line in lines for source in line]
+
+
+def test_the_dockerfile_stage_needs_only_the_files_it_copies_and_the_stdlib(
+    tmp_path: Path,
+) -> None:
+    # Exactly what the Dockerfile's first stage copies into a bare python image; `-S` keeps
+    # site-packages (httpx, pydantic...) out of reach here too.
+    copies = first_stage_copies()
+    assert "gateway/tools" in copies
+    for source in copies:
+        if (ROOT / source).is_dir():
+            (tmp_path / source).mkdir(parents=True)
+            for path in (ROOT / source).glob("*.py"):
+                (tmp_path / source / path.name).write_bytes(path.read_bytes())
+        else:
+            (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / source).write_bytes((ROOT / source).read_bytes())
     result = subprocess.run(
         [sys.executable, "-S", "-m", "gateway.tools.graphiql_assets", "--help"],
         cwd=tmp_path,
@@ -171,3 +189,10 @@ def test_the_dockerfile_stage_needs_only_these_files_and_the_stdlib(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert "--registry" in result.stdout
+
+
+def test_the_default_folder_is_the_one_the_image_and_gitignore_use() -> None:
+    # Fetched files must land where the Dockerfile copies them and git ignores them.
+    relative = graphiql_pins.DEFAULT_DIR.relative_to(ROOT).as_posix()
+    assert f"./{relative}" in (ROOT / "Dockerfile").read_text()
+    assert f"{relative}/" in (ROOT / ".gitignore").read_text().splitlines()

@@ -25,7 +25,7 @@ from playwright.sync_api import Route
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.tools.graphiql_assets import ASSETS, DEFAULT_DIR, AssetsProblem, check
+from gateway.graphiql_pins import ASSETS, DEFAULT_DIR, AssetsProblem, check
 from tests.serving import free_port
 from tests.serving import serving as serving_app
 

@@ -1,17 +1,17 @@
-"""GraphiQL's pinned npm files: fetch them at build time, verify them, find them at start-up.
+"""GraphiQL's pinned npm files, fetched at build time and verified (never on the request path).
 
 Stdlib only, so the Dockerfile's first stage runs it before any dependency is installed
 (`python -m gateway.tools.graphiql_assets DIR`); `python -m gateway fetch-graphiql` is the same.
 Each npm tarball is checked against its pinned `dist.integrity` (sha512) and each file taken
-from it against the sha384 the page's `integrity` attribute carries. Nothing is committed:
-the files land in a gitignored folder (`static/graphiql/` beside this module by default).
+from it against the sha384 the page's `integrity` attribute carries. The pins, the default
+folder and the check the server runs at start-up are data in `gateway.graphiql_pins`, which the
+server imports instead of this module. Nothing is committed: the files land in a gitignored
+folder (`gateway/static/graphiql/` by default).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import io
 import os
 import sys
@@ -19,135 +19,17 @@ import tarfile
 import tempfile
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = [
-    "ASSETS",
-    "DEFAULT_DIR",
-    "DEFAULT_REGISTRY",
-    "PACKAGES",
-    "Asset",
-    "AssetsProblem",
-    "Package",
-    "check",
-    "fetch",
-    "main",
-]
+from gateway.graphiql_pins import ASSETS, DEFAULT_DIR, PACKAGES, AssetsProblem, digest
 
-DEFAULT_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
+__all__ = ["DEFAULT_REGISTRY", "Download", "add_arguments", "fetch", "main", "run"]
+
 DEFAULT_REGISTRY: Final = "https://registry.npmjs.org"
-_CDN: Final = "https://unpkg.com"
 _TIMEOUT: Final = 60.0
 
-
-@dataclass(frozen=True, slots=True)
-class Package:
-    """One npm tarball, pinned by version and by its registry `dist.integrity`."""
-
-    name: str
-    version: str
-    integrity: str  # sha512-<base64>, as `npm view NAME@VERSION dist.integrity` prints it
-
-    def tarball_url(self, registry: str) -> str:
-        """The registry's tarball URL (`@scope/name` -> `@scope/name/-/name-1.0.0.tgz`)."""
-        basename = self.name.rsplit("/", 1)[-1]
-        return f"{registry.rstrip('/')}/{self.name}/-/{basename}-{self.version}.tgz"
-
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    """One file the page loads: where it is in its package, and the hash the page pins."""
-
-    name: str  # served as /graphql/static/<name>
-    package: Package
-    path: str  # inside the package
-    sri: str  # sha384-<base64>: the page's integrity attribute and our check after fetching
-
-    @property
-    def media_type(self) -> str:
-        """What the gateway serves it as."""
-        return "text/css" if self.name.endswith(".css") else "text/javascript"
-
-    @property
-    def cdn_url(self) -> str:
-        """The same file on the CDN, used by the fallback page."""
-        return f"{_CDN}/{self.package.name}@{self.package.version}/{self.path}"
-
-
-_REACT: Final = Package(
-    "react",
-    "18.2.0",
-    "sha512-/3IjMdb2L9QbBdWiW5e3P2/npwMBaU9mHCSCUzNln0ZCYbcfTsGbTJrU/kGemdH2IWmB2ioZ+zkxtmq6g09fGQ==",
-)
-_REACT_DOM: Final = Package(
-    "react-dom",
-    "18.2.0",
-    "sha512-6IMTriUmvsjHUjNtEDudZfuDQUoWXVxKHhlEGSk81n4YFS+r/Kl99wXiwlVXtPBtJenozv2P+hxDsw9eA7Xo6g==",
-)
-_GRAPHIQL: Final = Package(
-    "graphiql",
-    "3.8.3",
-    "sha512-cuPDYtXVKV86Pu5PHBX642Odi/uVEE2y1Jxq5rGO/Qy1G2lRp7ZZ7a/T30RzxhuLSWo9zUbzq0P3U49//H0Ugw==",
-)
-_EXPLORER: Final = Package(
-    "@graphiql/plugin-explorer",
-    "1.0.2",
-    "sha512-9j+kg2UjtLZD5EBmGjeWHkoVVxtbShYg2DzbUVebibnZYZM/iMBEF4vaccXJIAm5KaomIPLx0aoNs4LbODyc3Q==",
-)
-PACKAGES: Final = (_REACT, _REACT_DOM, _GRAPHIQL, _EXPLORER)
-
-#: In the order the page loads them (styles, then scripts: React before what needs it).
-ASSETS: Final = (
-    Asset(
-        "graphiql.min.css",
-        _GRAPHIQL,
-        "graphiql.min.css",
-        "sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM",
-    ),
-    Asset(
-        "plugin-explorer.css",
-        _EXPLORER,
-        "dist/style.css",
-        "sha384-5DFJlDPW2tSATRbM8kzoP1j194jexLswuNmClWoRr2Q0x7R68JIQzPHZ02Faktwi",
-    ),
-    Asset(
-        "react.production.min.js",
-        _REACT,
-        "umd/react.production.min.js",
-        "sha384-tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8",
-    ),
-    Asset(
-        "react-dom.production.min.js",
-        _REACT_DOM,
-        "umd/react-dom.production.min.js",
-        "sha384-bm7MnzvK++ykSwVJ2tynSE5TRdN+xL418osEVF2DE/L/gfWHj91J2Sphe582B1Bh",
-    ),
-    Asset(
-        "graphiql.min.js",
-        _GRAPHIQL,
-        "graphiql.min.js",
-        "sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie",
-    ),
-    Asset(
-        "plugin-explorer.umd.js",
-        _EXPLORER,
-        "dist/index.umd.js",
-        "sha384-2oonKe47vfHIZnmB6ZZ10vl7T0Y+qrHQF2cmNTaFDuPshpKqpUMGMc9jgj9MLDZ9",
-    ),
-)
-
 Download = Callable[[str], bytes]
-
-
-class AssetsProblem(Exception):
-    """The assets cannot be fetched, or the folder does not hold the pinned files."""
-
-
-def _digest(algorithm: str, content: bytes) -> str:
-    raw = hashlib.new(algorithm, content).digest()
-    return f"{algorithm}-{base64.b64encode(raw).decode()}"
 
 
 def _download(url: str) -> bytes:
@@ -195,32 +77,18 @@ def fetch(
         except OSError as error:
             msg = f"cannot download {url}: {error}"
             raise AssetsProblem(msg) from None
-        if _digest("sha512", tarball) != package.integrity:
+        if digest("sha512", tarball) != package.integrity:
             msg = f"{url} does not match the pinned integrity {package.integrity}"
             raise AssetsProblem(msg)
         for asset in (asset for asset in ASSETS if asset.package == package):
             content = _unpack(tarball, asset.path)
-            if _digest("sha384", content) != asset.sri:
+            if digest("sha384", content) != asset.sri:
                 msg = f"{package.name}@{package.version}/{asset.path} does not match {asset.sri}"
                 raise AssetsProblem(msg)
             target = directory / asset.name
             _write(target, content)
             written.append(target)
     return written
-
-
-def check(directory: Path) -> None:
-    """Raise `AssetsProblem` unless `directory` holds every pinned file, byte for byte."""
-    for asset in ASSETS:
-        path = directory / asset.name
-        try:
-            content = path.read_bytes()
-        except OSError:
-            msg = f"{path} is missing"
-            raise AssetsProblem(msg) from None
-        if _digest("sha384", content) != asset.sri:
-            msg = f"{path} does not match its pinned hash"
-            raise AssetsProblem(msg)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
