@@ -29,7 +29,7 @@ from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.transport import KeepAliveTransport
-from schema.schema import build_schema
+from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def create_app(
     profile = backend_profile(settings)
     schema = build_schema()
     cache = DocumentCache(
-        schema._schema,
+        graphql_schema(schema),
         size=settings.document_cache_size,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,

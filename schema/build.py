@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, TypeVar
 
-from strawberry.types.base import StrawberryList, StrawberryOptional
-from strawberry.types.enum import StrawberryEnumDefinition
-from strawberry.types.lazy_type import LazyType
-
 from medusa_client.errors import BackendProtocolError
+from schema._strawberry_compat import enum_class, new_instance, type_fields, unwrap
 from schema.enums import to_enum
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
 from schema.projection import FieldsPlan
@@ -81,23 +78,15 @@ class _Spec:
     convert: Callable[[object], object] | None
 
 
-def _unwrap(annotation: object) -> object:
-    while isinstance(annotation, StrawberryOptional | StrawberryList):
-        annotation = annotation.of_type
-    if isinstance(annotation, LazyType):
-        return annotation.resolve_type()
-    return annotation
-
-
 @cache
 def _specs(cls: type) -> tuple[_Spec, ...]:
     specs = []
-    for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    for field in type_fields(cls):
         mapping = field.metadata[METADATA_KEY]
-        inner = _unwrap(field.type)
+        inner = unwrap(field.type)
         convert = None
-        if isinstance(inner, StrawberryEnumDefinition):
-            enum_type: type[enum.Enum] = inner.wrapped_cls  # type: ignore[assignment]  # EnumMeta
+        enum_type = enum_class(inner)
+        if enum_type is not None:
 
             def convert(value: object, enum_type: type[enum.Enum] = enum_type) -> object:
                 return to_enum(enum_type, value)
@@ -121,7 +110,7 @@ class _Builder:
     def entity(
         self, cls: type, raw: Mapping[str, Any], prefix: str, parent: object | None
     ) -> object:
-        obj: Any = object.__new__(cls)  # no __init__: attributes are filled below
+        obj: Any = new_instance(cls)  # no __init__: attributes are filled below
         values = obj.__dict__
         for spec in _specs(cls):
             mapping = spec.mapping

@@ -9,7 +9,7 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
 from medusa_client.client import check_id, check_session_input
-from schema import payments
+from schema import _strawberry_compat, payments
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
@@ -81,7 +81,7 @@ async def _create_session(
 
 def _plan(info: strawberry.Info[GatewayContext, None]) -> FieldsPlan:
     """The selection's cached `fields` plan, refused before any call if it expands too much."""
-    raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
+    raw_info = _strawberry_compat.raw_info(info)
     payload_type = get_named_type(raw_info.return_type)
     assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
     plan = compiled_plan(

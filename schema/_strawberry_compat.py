@@ -1,0 +1,120 @@
+"""Every use of strawberry's private or internal API, in one place (tests/test_compat.py).
+
+The schema needs a few things strawberry does not offer publicly: graphql-core's resolve
+info (the selection AST the projection compiler reads), the graphql-core schema the endpoint
+executes directly, the `_entities` hook, the field definitions of a type with their metadata
+and wrapped types, and instances built without `__init__`. Each is one function here, and
+`tests/test_compat.py` checks each against the installed strawberry, so an upgrade that
+breaks one fails with the touchpoint's name rather than somewhere deep in a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import strawberry
+import strawberry.federation
+from strawberry.federation.schema import FederationAny
+from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
+from strawberry.types.enum import StrawberryEnumDefinition
+from strawberry.types.lazy_type import LazyType
+
+if TYPE_CHECKING:
+    import enum
+
+    from graphql import GraphQLResolveInfo, GraphQLSchema
+    from strawberry.types.field import StrawberryField
+
+__all__ = [
+    "FederationAny",
+    "FederationSchema",
+    "enum_class",
+    "field_metadata",
+    "graphql_schema",
+    "new_instance",
+    "raw_info",
+    "type_fields",
+    "unwrap",
+]
+
+T = TypeVar("T")
+
+
+def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
+    """The graphql-core schema strawberry built (the endpoint executes on it directly)."""
+    built: GraphQLSchema = schema._schema
+    return built
+
+
+def raw_info(info: strawberry.Info[Any, Any]) -> GraphQLResolveInfo[Any]:
+    """graphql-core's resolve info: the selection AST, fragments and variables live only there."""
+    raw: GraphQLResolveInfo[Any] = info._raw_info
+    return raw
+
+
+def field_metadata(schema: strawberry.Schema, type_name: str) -> dict[str, Mapping[str, Any]]:
+    """Each field's `metadata=` mapping, by GraphQL name, for one object type of `schema`."""
+    definition = schema.get_type_by_name(type_name)
+    if definition is None or not hasattr(definition, "fields"):
+        msg = f"{type_name} is not an object type of this schema"
+        raise TypeError(msg)
+    convert = schema.config.name_converter.get_graphql_name
+    return {convert(field): field.metadata for field in definition.fields}
+
+
+def type_fields(cls: type) -> Sequence[StrawberryField]:
+    """The fields of a `@strawberry.type` class (python name, type, metadata)."""
+    return get_object_definition(cls, strict=True).fields
+
+
+def unwrap(annotation: object) -> object:
+    """The named type inside a field's type: lists, optionals and lazy types removed."""
+    while isinstance(annotation, StrawberryOptional | StrawberryList):
+        annotation = annotation.of_type
+    if isinstance(annotation, LazyType):
+        return annotation.resolve_type()
+    return annotation
+
+
+def enum_class(annotation: object) -> type[enum.Enum] | None:
+    """The Python enum behind an unwrapped field type, or None if it is not an enum."""
+    if isinstance(annotation, StrawberryEnumDefinition):
+        wrapped: type[enum.Enum] = annotation.wrapped_cls  # type: ignore[assignment]  # EnumMeta
+        return wrapped
+    return None
+
+
+def new_instance(cls: type[T]) -> T:
+    """An instance with no `__init__` run: the builder fills `__dict__` itself (fast path).
+
+    Relies on strawberry types being plain (non-slotted) dataclasses, read by attribute.
+    """
+    instance: T = object.__new__(cls)
+    return instance
+
+
+class FederationSchema(strawberry.federation.Schema):
+    """strawberry's federation schema, with each `_entities` representation checked first.
+
+    Overrides strawberry's `entities_resolver` hook (not a documented extension point):
+    `check_representation` returns the key to resolve or the error for that item alone.
+    """
+
+    def check_representation(self, representation: object) -> dict[str, Any] | Exception:
+        """The representation to resolve (normalized), or the error to answer in its place."""
+        raise NotImplementedError
+
+    def entities_resolver(
+        self, info: strawberry.Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Check every representation, then let strawberry resolve the valid ones."""
+        results: list[FederationAny] = []
+        for representation in representations:
+            checked = self.check_representation(representation)
+            if isinstance(checked, Exception):
+                results.append(FederationAny(checked))
+            else:
+                key: Any = checked
+                results.extend(super().entities_resolver(info, [key]))
+        return results
