@@ -29,6 +29,7 @@ from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.transport import KeepAliveTransport
+from schema.cost import root_costs
 from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
@@ -72,7 +73,7 @@ def create_app(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
+        field_costs=root_costs(schema),
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,

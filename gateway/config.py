@@ -7,7 +7,7 @@ Nothing reads settings at import time: `load_settings()` is called by the CLI or
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -20,7 +20,6 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
-    "DEFAULT_PAYMENT_MUTATIONS",
     "BackendProfileName",
     "Environment",
     "Settings",
@@ -30,10 +29,6 @@ __all__ = [
 
 BackendProfileName = Literal["medusa-2.21", "open", "custom"]
 Environment = Literal["development", "production"]
-
-#: Root mutation fields that create a payment session at Medusa (each is one non-idempotent
-#: call): at most `max_payment_mutations` of them may appear in one operation (or batch).
-DEFAULT_PAYMENT_MUTATIONS: Final = ("createPaymentSession", "initiatePaymentSession")
 
 
 def _split_csv(value: object) -> object:
@@ -152,11 +147,8 @@ class Settings(BaseSettings):
         default=1,
         ge=0,
         le=100,
-        description="Most payment-session mutations in one operation (or batch).",
-    )
-    payment_mutation_fields: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_PAYMENT_MUTATIONS),
-        description="Root mutation fields counted by max_payment_mutations (comma-separated).",
+        description="Most payment-session mutations (the root fields the schema declares as "
+        "creating one) in one operation (or batch).",
     )
     max_upstream_calls: int = Field(
         default=4,
@@ -203,9 +195,9 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
 
-    _split_lists = field_validator(
-        "backend_allowed_fields", "cors_origins", "payment_mutation_fields", mode="before"
-    )(_split_csv)
+    _split_lists = field_validator("backend_allowed_fields", "cors_origins", mode="before")(
+        _split_csv
+    )
 
     @model_validator(mode="before")
     @classmethod

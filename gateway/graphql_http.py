@@ -13,7 +13,7 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,6 +39,7 @@ from gateway.limits import LIMIT_CODE, OperationCost, check_limits
 from medusa_client import jsonio
 from medusa_client.errors import GatewayError
 from schema.build import FieldNotExposedError
+from schema.cost import FieldCost
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
 
@@ -70,18 +71,18 @@ class DocumentCache:
         size: int,
         max_depth: int,
         max_aliases: int,
-        max_tokens: int = 5_000,
-        payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
-        max_payment_mutations: int = 1,
-        max_upstream_calls: int = 1_000,
-        introspection: bool = True,
+        max_tokens: int,
+        field_costs: Mapping[str, FieldCost],
+        max_payment_mutations: int,
+        max_upstream_calls: int,
+        introspection: bool,
     ) -> None:
         self.schema = schema
         self._size = size
         self._max_depth = max_depth
         self._max_aliases = max_aliases
         self._max_tokens = max_tokens
-        self._payment_fields = frozenset(payment_fields)
+        self._field_costs = field_costs
         self._max_payment_mutations = max_payment_mutations
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
@@ -127,7 +128,7 @@ class DocumentCache:
             document,
             max_depth=self._max_depth,
             max_aliases=self._max_aliases,
-            payment_fields=self._payment_fields,
+            field_costs=self._field_costs,
             max_payment_mutations=self._max_payment_mutations,
             max_upstream_calls=self._max_upstream_calls,
             costs=costs,

@@ -30,10 +30,10 @@ __all__ = [
     "FederationAny",
     "FederationSchema",
     "enum_class",
-    "field_metadata",
     "graphql_schema",
     "new_instance",
     "raw_info",
+    "root_field_metadata",
     "type_fields",
     "unwrap",
 ]
@@ -53,14 +53,15 @@ def raw_info(info: strawberry.Info[Any, Any]) -> GraphQLResolveInfo[Any]:
     return raw
 
 
-def field_metadata(schema: strawberry.Schema, type_name: str) -> dict[str, Mapping[str, Any]]:
-    """Each field's `metadata=` mapping, by GraphQL name, for one object type of `schema`."""
-    definition = schema.get_type_by_name(type_name)
-    if definition is None or not hasattr(definition, "fields"):
-        msg = f"{type_name} is not an object type of this schema"
-        raise TypeError(msg)
+def root_field_metadata(schema: strawberry.Schema) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """Each root field's `metadata=` mapping, by root type name, then field's GraphQL name."""
     convert = schema.config.name_converter.get_graphql_name
-    return {convert(field): field.metadata for field in definition.fields}
+    roots: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for root in (schema.query, schema.mutation):
+        if root is not None:
+            definition = get_object_definition(root, strict=True)
+            roots[definition.name] = {convert(f): f.metadata for f in definition.fields}
+    return roots
 
 
 def type_fields(cls: type) -> Sequence[StrawberryField]:

@@ -12,6 +12,7 @@ from medusa_client.client import check_id, check_session_input
 from schema import _strawberry_compat, payments
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
+from schema.cost import cost
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
 from schema.plan_cache import compiled_plan
 from schema.projection import FieldsPlan
@@ -30,7 +31,8 @@ class Mutation:
             "`POST /store/payment-collections/{id}/payment-sessions`). Not idempotent: Medusa "
             "deletes the collection's existing sessions and creates a new one, so the gateway "
             "never retries it. The backend is asked only for the fields this selection needs."
-        )
+        ),
+        metadata=cost(1, creates_payment_session=True),
     )
     async def create_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: CreatePaymentSessionInput
@@ -47,7 +49,8 @@ class Mutation:
             "collection (`POST /store/payment-collections`), then create the session on it. "
             "Not idempotent (the session replaces the collection's existing ones) and never "
             "retried."
-        )
+        ),
+        metadata=cost(2, creates_payment_session=True),  # get-or-create, then the session
     )
     async def initiate_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: InitiatePaymentSessionInput

@@ -58,13 +58,16 @@ def test_raw_info_is_graphql_cores_resolve_info() -> None:
     assert not missing, UPGRADE + f"Info._raw_info lacks {missing}"
 
 
-def test_field_metadata_by_graphql_name() -> None:
-    @strawberry.type
-    class Query:
-        some_field: int = strawberry.field(default=1, metadata={"k": "v"})
+@strawberry.type
+class MetadataQuery:
+    some_field: int = strawberry.field(default=1, metadata={"k": "v"})
 
-    found = compat.field_metadata(strawberry.Schema(query=Query), "Query")
-    assert found == {"someField": {"k": "v"}}, UPGRADE + "get_type_by_name / name_converter"
+
+def test_root_field_metadata_by_graphql_name() -> None:
+    found = compat.root_field_metadata(strawberry.Schema(query=MetadataQuery))
+    assert found == {"MetadataQuery": {"someField": {"k": "v"}}}, (
+        UPGRADE + "Schema.query / get_object_definition / name_converter"
+    )
 
 
 def test_type_fields_carry_python_name_type_and_metadata() -> None:

@@ -374,7 +374,6 @@ def test_unsafe_combinations_are_refused(overrides: dict[str, object], variable:
 def test_the_hardening_defaults_are_secure() -> None:
     settings = load_settings()
     assert settings.max_payment_mutations == 1
-    assert settings.payment_mutation_fields == ["createPaymentSession", "initiatePaymentSession"]
     assert settings.max_batch_size == 0
     assert settings.max_body_bytes == 262_144
     assert settings.max_tokens == 5_000
