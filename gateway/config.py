@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from medusa_client.errors import GatewayError
+
 __all__ = [
     "BackendProfileName",
     "Environment",
@@ -262,8 +264,10 @@ class Settings(BaseSettings):
         return self.medusa_url is None
 
 
-class SettingsError(Exception):
+class SettingsError(GatewayError):
     """Start-up settings are invalid; the message names each bad setting and why."""
+
+    code = "INVALID_SETTINGS"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -27,18 +27,16 @@ from graphql import (
     SelectionSetNode,
 )
 
+from medusa_client.errors import OperationLimitExceeded
 from schema.cost import FieldCost
 
 __all__ = [
-    "LIMIT_CODE",
     "MAX_EXPANDED_FIELDS",
     "OperationCost",
     "check_limits",
     "cost_problems",
     "limit_error",
 ]
-
-LIMIT_CODE: Final = "OPERATION_LIMIT"
 
 #: Selections visited after expanding every fragment spread: bounds fan-out ("billion laughs")
 #: documents. Spreads and inline fragments count too, not only fields: a fan-out of spreads
@@ -62,8 +60,8 @@ class OperationCost:
 
 
 def limit_error(message: str, node: OperationDefinitionNode | None = None) -> GraphQLError:
-    """A GraphQL error with the OPERATION_LIMIT code."""
-    return GraphQLError(message, node, extensions={"code": LIMIT_CODE})
+    """A GraphQL error located at `node`, carrying an OperationLimitExceeded."""
+    return GraphQLError(message, node, original_error=OperationLimitExceeded(message))
 
 
 def check_limits(

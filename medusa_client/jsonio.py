@@ -13,11 +13,17 @@ from typing import Any
 
 import orjson
 
+from medusa_client.errors import RequestError
+
 __all__ = ["JSONTooComplex", "dumps", "loads"]
 
 
-class JSONTooComplex(ValueError):
-    """Valid-looking JSON nested too deeply for this process to handle safely."""
+class JSONTooComplex(RequestError, ValueError):
+    """Valid-looking JSON nested too deeply for this process to handle safely (BAD_USER_INPUT).
+
+    Also a `ValueError`, as invalid JSON is: callers that only care whether it parsed can
+    catch that alone.
+    """
 
 
 def dumps(value: object) -> bytes:

@@ -12,9 +12,9 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
-from medusa_client.errors import BackendProtocolError
+from medusa_client.errors import BackendProtocolError, GatewayError
 from schema._strawberry_compat import enum_class, new_instance, type_fields, unwrap
 from schema.enums import to_enum
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
@@ -34,20 +34,22 @@ class NotExposed:
     reason: str
 
 
-class FieldNotExposedError(Exception):
-    """Raised by the default resolver when a selected field holds a `NotExposed` marker."""
+class FieldNotExposedError(GatewayError):
+    """Raised by the default resolver when a selected field holds a `NotExposed` marker.
 
-    code: Final = "FIELD_NOT_EXPOSED"
+    Not retryable: the backend's projection, not chance, decides what it returns.
+    """
+
+    code = "FIELD_NOT_EXPOSED"
 
     def __init__(self, marker: NotExposed) -> None:
         super().__init__(f"`{marker.path}` could not be fetched: {marker.reason}.")
         self.marker = marker
 
     def extensions(self) -> dict[str, Any]:
-        """Stable code, the backend path and why it is missing."""
+        """Code and flag, the backend path and why it is missing."""
         return {
-            "code": self.code,
-            "retryable": False,
+            **super().extensions(),
             "backendPath": self.marker.path,
             "reason": self.marker.reason,
         }

@@ -199,7 +199,11 @@ def test_unexpected_failures_are_masked_and_logged_with_a_request_id(
         response = post(gateway(), mutation(f"{PC} {{ id }}"), headers={"x-request-id": "req-42"})
     error = response.json()["errors"][0]
     assert error["message"] == "Internal server error."
-    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+    assert error["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "retryable": False,
+        "requestId": "req-42",
+    }
     assert "hunter2" not in response.text
     assert response.headers["x-request-id"] == "req-42"
     assert "req-42" in caplog.text

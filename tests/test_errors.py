@@ -4,6 +4,11 @@ from typing import Any
 
 import pytest
 
+import gateway.config  # noqa: F401  # SettingsError
+import medusa_client.errors
+import medusa_client.jsonio  # JSONTooComplex
+import schema.build  # noqa: F401  # FieldNotExposedError
+from gateway.errors import Overloaded
 from medusa_client.errors import (
     BackendConnectionLost,
     BackendProtocolError,
@@ -11,6 +16,7 @@ from medusa_client.errors import (
     BackendTimeout,
     BackendUnavailable,
     GatewayError,
+    OutcomeUnknown,
     PublishableKeyRequired,
     RequestError,
 )
@@ -293,8 +299,8 @@ def test_the_constructor_takes_everything_by_keyword() -> None:
     ("error", "code", "retryable"),
     [
         (GatewayError("internal"), "INTERNAL_SERVER_ERROR", False),
-        (RequestError("bad id"), "BAD_USER_INPUT", True),
-        (PublishableKeyRequired(), "PUBLISHABLE_KEY_REQUIRED", True),
+        (RequestError("bad id"), "BAD_USER_INPUT", False),
+        (PublishableKeyRequired(), "PUBLISHABLE_KEY_REQUIRED", False),
         (BackendUnavailable("connection failed"), "BACKEND_UNAVAILABLE", True),
         (BackendTimeout(), "BACKEND_TIMEOUT", False),
         (BackendConnectionLost(), "BACKEND_CONNECTION_LOST", False),
@@ -349,3 +355,46 @@ def test_a_protocol_error_names_the_status_in_message_and_extensions() -> None:
         "retryable": False,
         "medusa": {"status": 204},
     }
+
+
+# --- the one tree ---------------------------------------------------------------------------
+
+
+def every_error_class() -> list[type[GatewayError]]:
+    """GatewayError and its subclasses, in every layer (the modules imported at the top)."""
+    found: list[type[GatewayError]] = []
+    pending: list[type[GatewayError]] = [GatewayError]
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
+def test_the_drawn_tree_names_every_error_class() -> None:
+    drawing = medusa_client.errors.__doc__ or ""
+    missing = [cls.__name__ for cls in every_error_class() if f" {cls.__name__} " not in drawing]
+    assert missing == [], "draw these in medusa_client/errors.py's docstring"
+
+
+@pytest.mark.parametrize("cls", every_error_class(), ids=lambda cls: cls.__name__)
+def test_every_error_declares_a_code_and_a_retryable_flag(cls: type[GatewayError]) -> None:
+    assert cls.codes(), cls
+    assert all(code.isupper() for code in cls.codes())
+    assert isinstance(cls.retryable, bool)
+
+
+@pytest.mark.parametrize("error", [BackendTimeout(), BackendConnectionLost()])
+def test_an_unknown_outcome_is_retryable_only_for_a_keyed_request(error: OutcomeUnknown) -> None:
+    assert error.retryable is False
+    assert error.for_keyed_request() is error
+    assert error.extensions()["retryable"] is True
+
+
+@pytest.mark.parametrize(
+    "error",
+    [BackendUnavailable("connection refused"), Overloaded("too many requests in flight")],
+)
+def test_a_refusal_that_sent_nothing_is_retryable(error: GatewayError) -> None:
+    assert error.extensions()["retryable"] is True

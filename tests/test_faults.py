@@ -253,9 +253,30 @@ def test_an_unexpected_error_in_the_endpoint_is_masked_json_with_a_request_id(
     assert "unexpected error handling request" in caplog.text
 
 
-def test_refusals_before_execution_say_a_retry_is_safe(gateway: GatewayFactory) -> None:
-    response = gateway().post("/graphql", json=[{"query": "{ __typename }"}])
-    assert response.json()["errors"][0]["extensions"] == {
-        "code": "OPERATION_LIMIT",
-        "retryable": True,
-    }
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"query": "{ "}, "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{ nope }"}, "GRAPHQL_VALIDATION_FAILED"),
+        ({"query": "{ " + "a { " * 20 + "}" * 21}, "OPERATION_LIMIT"),
+        ([{"query": "{ __typename }"}], "OPERATION_LIMIT"),
+        ({"query": 1}, "BAD_REQUEST"),
+        (
+            {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}},
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+        (
+            {"query": "query Q($id: ID!) { cartPaymentCollection(cartId: $id) { id } }"},
+            "BAD_USER_INPUT",
+        ),
+    ],
+)
+def test_a_refused_request_is_not_retryable_as_it_is(
+    gateway: GatewayFactory, medusa: FakeMedusa, body: object, code: str
+) -> None:
+    # Sent again unchanged it would be refused again: `retryable` is false, nothing was sent.
+    response = gateway().post("/graphql", json=body, headers=HEADERS)
+    payload = response.json()
+    errors = payload[0]["errors"] if isinstance(payload, list) else payload["errors"]
+    assert errors[0]["extensions"] == {"code": code, "retryable": False}
+    assert medusa.requests == []

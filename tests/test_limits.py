@@ -9,6 +9,7 @@ import pytest
 from graphql import GraphQLError, parse
 
 from gateway.limits import MAX_EXPANDED_FIELDS, OperationCost, check_limits
+from medusa_client.errors import OperationLimitExceeded
 from schema.cost import root_costs
 from schema.schema import build_schema
 
@@ -163,7 +164,7 @@ def test_each_operation_is_checked_on_its_own() -> None:
 
 def test_limits_errors_are_operation_limits_pointing_at_the_operation() -> None:
     (error,) = check("\n  query Deep { a { b { c } } }", depth=2)
-    assert error.extensions == {"code": "OPERATION_LIMIT"}
+    assert isinstance(error.original_error, OperationLimitExceeded)
     assert error.locations is not None
     assert [(loc.line, loc.column) for loc in error.locations] == [(2, 3)]
 
@@ -336,4 +337,4 @@ def test_the_cost_limits_are_reported_with_the_limit_code() -> None:
         max_payment_mutations=1,
         max_upstream_calls=1,
     )
-    assert [e.extensions for e in errors] == [{"code": "OPERATION_LIMIT"}] * 2
+    assert [type(e.original_error) for e in errors] == [OperationLimitExceeded] * 2

@@ -578,7 +578,20 @@ def test_transport_failures_are_translated_and_never_retried(
     assert len(backend.requests) == 1
     (call,) = trace
     assert (call.method, call.path, call.fields, call.status) == ("POST", PATH, "id,amount", None)
-    assert call.ms >= 0
+
+
+@pytest.mark.parametrize(
+    ("exception", "error"),
+    [(httpx.ReadTimeout, BackendTimeout), (httpx.ReadError, BackendConnectionLost)],
+)
+def test_a_read_whose_answer_is_lost_is_retryable(
+    exception: type[httpx.HTTPError], error: type[GatewayError]
+) -> None:
+    # A GET changes nothing at Medusa: sent again unchanged it may succeed, and cannot repeat
+    # an effect. The same failure on the session POST is not retryable (test above).
+    with pytest.raises(error) as caught:
+        providers(Backend(raising(exception)))
+    assert caught.value.retryable is True
 
 
 @pytest.mark.parametrize("exception", [httpx.ReadTimeout, httpx.WriteTimeout])
