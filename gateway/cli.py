@@ -7,7 +7,6 @@ environment. Prefer the environment for the publishable key: flags are visible i
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import os
 import sys
@@ -132,9 +131,7 @@ def _configured_app(settings: Settings) -> FastAPI:
     from gateway.app import create_app  # noqa: PLC0415
     from gateway.logging_setup import configure_logging  # noqa: PLC0415
 
-    configure_logging(settings)
-    # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(settings)  # httpx's per-request INFO lines are silenced there
     return create_app(settings)
 
 
