@@ -80,7 +80,7 @@ def create_app(
     )
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
-    observability = _observability(settings, monitor, profile.name, tracer_provider)
+    observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
@@ -168,11 +168,14 @@ def create_app(
 def _observability(
     settings: Settings,
     monitor: ProjectionMonitor,
+    in_flight: InFlight,
     profile: str,
     tracer_provider: TracerProvider | None,
 ) -> Observability:
     metrics = (
-        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
+        GatewayMetrics(monitor, in_flight, version=__version__, profile=profile)
+        if settings.metrics
+        else None
     )
     owns_provider = tracer_provider is None
     if tracer_provider is None:

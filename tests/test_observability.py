@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.config import Settings, SettingsError
+from gateway.inflight import InFlight
 from gateway.observability import (
     OTHER_OPERATION,
     GatewayMetrics,
@@ -149,8 +150,21 @@ def test_metrics_can_be_turned_off(gateway: GatewayFactory, medusa: FakeMedusa) 
     assert not isinstance(client.app.state.medusa._http._transport, MeteredTransport)  # type: ignore[attr-defined]
 
 
+def test_the_in_flight_gauge_is_the_load_shedders_count() -> None:
+    in_flight = InFlight(2)
+    metrics = GatewayMetrics(ProjectionMonitor(), in_flight, version="t", profile="open")
+
+    def gauge() -> float | None:
+        return metrics.registry.get_sample_value("gateway_requests_in_flight")
+
+    assert in_flight.enter()
+    assert gauge() == 1
+    in_flight.leave()
+    assert gauge() == 0
+
+
 def test_operation_names_are_capped_so_clients_cannot_explode_the_series() -> None:
-    metrics = GatewayMetrics(ProjectionMonitor(), version="t", profile="open")
+    metrics = GatewayMetrics(ProjectionMonitor(), InFlight(1), version="t", profile="open")
     labels = {metrics.operation_label(f"Op{i}") for i in range(250)}
     assert len(labels) == 201
     assert OTHER_OPERATION in labels
