@@ -156,10 +156,7 @@ class MedusaClient:
         path = f"/store/payment-collections/{quote(collection_id, safe='')}/payment-sessions"
         params = None if fields is None else {"fields": fields}
         status, payload = await self._send("POST", path, params, body, headers, trace)
-        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
-        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
-            raise BackendProtocolError(status, "no payment_collection in the answer")
-        return collection
+        return _entity(status, payload, "payment_collection")
 
     async def list_payment_providers(
         self,
@@ -196,10 +193,7 @@ class MedusaClient:
         check_id(cart_id, "cartId")
         path = f"/store/carts/{quote(cart_id, safe='')}"
         status, payload = await self._send("GET", path, {"fields": fields}, None, headers, trace)
-        cart = payload.get("cart") if isinstance(payload, dict) else None
-        if not isinstance(cart, dict) or not isinstance(cart.get("id"), str):
-            raise BackendProtocolError(status, "no cart in the answer")
-        return cart
+        return _entity(status, payload, "cart")
 
     async def create_cart_payment_collection(
         self,
@@ -222,10 +216,7 @@ class MedusaClient:
             headers,
             trace,
         )
-        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
-        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
-            raise BackendProtocolError(status, "no payment_collection in the answer")
-        collection_id: str = collection["id"]
+        collection_id: str = _entity(status, payload, "payment_collection")["id"]
         return collection_id
 
     async def health(self) -> bool:
@@ -353,6 +344,14 @@ def check_id(value: str, name: str) -> None:
     if not _ID_PATTERN.fullmatch(value):
         msg = f"{name} must be 1-128 letters, digits, '_' or '-'."
         raise RequestError(msg)
+
+
+def _entity(status: int, payload: object, key: str) -> dict[str, Any]:
+    """`payload[key]`: Medusa wraps each object it returns (`{"cart": {...}}`), id included."""
+    found = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(found, dict) or not isinstance(found.get("id"), str):
+        raise BackendProtocolError(status, f"no {key} in the answer")
+    return found
 
 
 def _decode(status: int, content_type: str | None, raw: bytes) -> object:
