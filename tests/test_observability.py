@@ -29,6 +29,7 @@ from gateway.observability import (
     backend_route,
     tracing_from_env,
 )
+from medusa_client._httpx_compat import transport_of
 from schema.verify import ProjectionMonitor
 from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, mutation, settled_collection
 
@@ -147,7 +148,8 @@ def test_metrics_can_be_turned_off(gateway: GatewayFactory, medusa: FakeMedusa) 
     client = gateway(metrics=False)
     assert pay(client).status_code == 200
     assert client.get("/metrics").status_code == 404
-    assert not isinstance(client.app.state.medusa._http._transport, MeteredTransport)  # type: ignore[attr-defined]
+    medusa_http = client.app.state.medusa._http  # type: ignore[attr-defined]
+    assert not isinstance(transport_of(medusa_http), MeteredTransport)
 
 
 def test_the_in_flight_gauge_is_the_load_shedders_count() -> None:

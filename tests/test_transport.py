@@ -26,6 +26,7 @@ import pytest
 import uvloop
 
 from medusa_client import transport as transport_module
+from medusa_client._httpx_compat import transport_of
 from medusa_client.transport import KeepAliveTransport
 
 # -- a scriptable HTTP/1.1 server -------------------------------------------------------------
@@ -925,7 +926,7 @@ def test_a_cancelled_connect_frees_the_slot(loop_factory: LoopFactory) -> None:
 
 
 def pool_of_one(http: httpx.AsyncClient, server: Server) -> tuple[KeepAliveTransport, Origin]:
-    transport = http._transport
+    transport = transport_of(http)
     assert isinstance(transport, KeepAliveTransport)
     return transport, ("http", "127.0.0.1", server.port)
 
@@ -1010,7 +1011,7 @@ def test_aclose_closes_idle_connections(loop_factory: LoopFactory) -> None:
         await http.aclose()
         await eventually(lambda: server.eofs == 3)
         assert server.open_now == 0
-        transport = http._transport
+        transport = transport_of(http)
         assert isinstance(transport, KeepAliveTransport)
         assert transport._open == 0
 
