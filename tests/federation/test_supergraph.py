@@ -28,6 +28,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from medusa_client.profiles import MEDUSA_2_21_ALLOWED
 from sandbox.emulator import SandboxState, create_sandbox_app
+from tests.ci import unless_present
 from tests.serving import free_port, serving
 
 HERE = Path(__file__).parent
@@ -36,7 +37,7 @@ NODE_MODULES = Path(
         "FEDERATION_NODE_MODULES", "/var/tmp/medusa-graphql-gateway/federation/node_modules"
     )
 )
-pytestmark = pytest.mark.skipif(
+pytestmark = unless_present(
     shutil.which("node") is None
     or not (NODE_MODULES / "@apollo/gateway").exists()
     or not (NODE_MODULES / "@apollo/server").exists(),
