@@ -80,3 +80,8 @@ def mutation(
         f'mutation {{ createPaymentSession(input: {{paymentCollectionId: "{collection_id}", '
         f'providerId: "{provider}"}}) {{ {selection} }} }}'
     )
+
+
+def answer(client: TestClient, query: str, **params: Any) -> Any:  # JSON
+    """POST one GraphQL operation (plus `variables=`, `operationName=`...) and decode the body."""
+    return client.post("/graphql", json={"query": query, **params}).json()
