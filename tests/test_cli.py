@@ -151,25 +151,25 @@ def test_flags_before_and_after_serve_combine(served: list[Settings]) -> None:
     assert (settings.port, settings.debug) == (9000, True)
 
 
-def test_the_environment_is_used_when_no_flag_is_given(
-    monkeypatch: pytest.MonkeyPatch, served: list[Settings]
-) -> None:
-    monkeypatch.setenv("GATEWAY_PORT", "9100")
-    monkeypatch.setenv("GATEWAY_DEBUG", "1")
-    assert cli.main([]) == 0
-    (settings,) = served
-    assert (settings.port, settings.debug) == (9100, True)
-
-
-def test_flags_win_over_the_environment(
-    monkeypatch: pytest.MonkeyPatch, served: list[Settings]
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], (9100, True, False)),  # the environment is used when no flag is given
+        (["--port", "9200", "--no-debug", "--graphiql"], (9200, False, True)),  # flags win
+    ],
+)
+def test_flags_win_over_the_environment_which_wins_over_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+    served: list[Settings],
+    argv: list[str],
+    expected: tuple[int, bool, bool],
 ) -> None:
     monkeypatch.setenv("GATEWAY_PORT", "9100")
     monkeypatch.setenv("GATEWAY_DEBUG", "1")
     monkeypatch.setenv("GATEWAY_GRAPHIQL", "0")
-    assert cli.main(["--port", "9200", "--no-debug", "--graphiql"]) == 0
+    assert cli.main(argv) == 0
     (settings,) = served
-    assert (settings.port, settings.debug, settings.graphiql) == (9200, False, True)
+    assert (settings.port, settings.debug, settings.graphiql) == expected
 
 
 def test_debug_flag_beats_a_false_environment(
