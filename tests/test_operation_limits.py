@@ -240,23 +240,26 @@ async def _post(http: httpx.AsyncClient, query: str = ONE) -> httpx.Response:
     return await http.post("/graphql", json={"query": query})
 
 
+def _client(app: Any) -> httpx.AsyncClient:
+    """An HTTP client on the app in this process; its lifespan is the test's to drive."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+
+
 def test_requests_past_max_in_flight_are_shed_at_once_with_503() -> None:
     async def main() -> None:
         gate = _Gate()
         app = _app(gate, max_in_flight=2)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
-                held = [asyncio.create_task(_post(http)) for _ in range(2)]
-                await gate.reached(2)
-                shed = await asyncio.wait_for(_post(http), 2)
-                assert shed.status_code == 503
-                assert shed.headers["retry-after"] == "1"
-                assert code_of(shed) == "OVERLOADED"
-                gate.release.set()
-                for task in held:
-                    assert (await task).json()["data"]["createPaymentSession"][PC]["id"]
-                assert gate.calls == 2  # the shed request never reached the backend
+        async with app.router.lifespan_context(app), _client(app) as http:
+            held = [asyncio.create_task(_post(http)) for _ in range(2)]
+            await gate.reached(2)
+            shed = await asyncio.wait_for(_post(http), 2)
+            assert shed.status_code == 503
+            assert shed.headers["retry-after"] == "1"
+            assert code_of(shed) == "OVERLOADED"
+            gate.release.set()
+            for task in held:
+                assert (await task).json()["data"]["createPaymentSession"][PC]["id"]
+            assert gate.calls == 2  # the shed request never reached the backend
 
     asyncio.run(main())
 
@@ -265,8 +268,7 @@ def test_shutdown_drains_requests_in_flight_and_refuses_new_ones() -> None:
     async def main() -> None:
         gate = _Gate()
         app = _app(gate, shutdown_grace=5)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+        async with _client(app) as http:
             lifespan = app.router.lifespan_context(app)
             await lifespan.__aenter__()
             in_flight = asyncio.create_task(_post(http))
@@ -291,8 +293,7 @@ def test_a_drain_gives_up_after_the_grace_period(caplog: pytest.LogCaptureFixtur
     async def main() -> None:
         gate = _Gate()
         app = _app(gate, shutdown_grace=0.1)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+        async with _client(app) as http:
             lifespan = app.router.lifespan_context(app)
             await lifespan.__aenter__()
             stuck = asyncio.create_task(_post(http))
