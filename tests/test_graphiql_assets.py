@@ -84,23 +84,24 @@ def test_a_tarball_not_matching_its_integrity_is_refused(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_file_not_matching_the_pages_hash_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("asset", "problem"),
+    [
+        # The file is in the tarball, but not what the page's integrity attribute pins.
+        (
+            Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", b"other")),
+            r"@scope/lib@1.2.3/umd/lib.min.js does not match",
+        ),
+        # The pinned path is not in the tarball at all.
+        (Asset("x.js", LIB, "dist/x.js", sri("sha384", b"")), r"package/dist/x.js is not a file"),
+    ],
+)
+def test_a_file_not_as_pinned_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asset: Asset, problem: str
 ) -> None:
-    wrong = Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", b"other"))
     monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
-    monkeypatch.setattr(graphiql_assets, "ASSETS", (wrong,))
-    with pytest.raises(AssetsProblem, match=r"@scope/lib@1.2.3/umd/lib.min.js does not match"):
-        fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
-
-
-def test_a_file_missing_from_the_tarball_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    absent = Asset("x.js", LIB, "dist/x.js", sri("sha384", b""))
-    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
-    monkeypatch.setattr(graphiql_assets, "ASSETS", (absent,))
-    with pytest.raises(AssetsProblem, match=r"package/dist/x.js is not a file"):
+    monkeypatch.setattr(graphiql_assets, "ASSETS", (asset,))
+    with pytest.raises(AssetsProblem, match=problem):
         fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
 
 
