@@ -14,19 +14,7 @@ rewrite (only dev releases exist). Widening the pin means re-running those tests
 from __future__ import annotations
 
 import httpx
-from httpx._client import UseClientDefault
-from httpx._types import (
-    AuthTypes,
-    CookieTypes,
-    HeaderTypes,
-    QueryParamTypes,
-    RequestContent,
-    RequestData,
-    RequestExtensions,
-    RequestFiles,
-    TimeoutTypes,
-)
-from httpx._urlparse import ParseResult
+from httpx import _client, _types, _urlparse
 
 __all__ = [
     "AuthTypes",
@@ -44,6 +32,20 @@ __all__ = [
     "transport_of",
     "url_from_parsed",
 ]
+
+# The signatures the lean client overrides are written with httpx's own private types.
+UseClientDefault = _client.UseClientDefault
+AuthTypes = _types.AuthTypes
+CookieTypes = _types.CookieTypes
+HeaderTypes = _types.HeaderTypes
+QueryParamTypes = _types.QueryParamTypes
+RequestContent = _types.RequestContent
+RequestData = _types.RequestData
+RequestExtensions = _types.RequestExtensions
+RequestFiles = _types.RequestFiles
+TimeoutTypes = _types.TimeoutTypes
+#: httpx's parsed URL (a NamedTuple of its encoded parts).
+ParseResult = _urlparse.ParseResult
 
 
 def transport_of(client: httpx.AsyncClient) -> httpx.AsyncBaseTransport:
