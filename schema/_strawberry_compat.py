@@ -3,7 +3,8 @@
 The schema needs a few things strawberry does not offer publicly: graphql-core's resolve
 info (the selection AST the projection compiler reads), the graphql-core schema the endpoint
 executes directly, the `_entities` hook, the field definitions of a type with their metadata
-and wrapped types, and instances built without `__init__`. Each is one function here, and
+and wrapped types (from the class, or from the graphql-core field strawberry built), and
+instances built without `__init__`. Each is one function here, and
 `tests/test_compat.py` checks each against the installed strawberry, so an upgrade that
 breaks one fails with the touchpoint's name rather than somewhere deep in a request.
 """
@@ -23,7 +24,7 @@ from strawberry.types.lazy_type import LazyType
 if TYPE_CHECKING:
     import enum
 
-    from graphql import GraphQLResolveInfo, GraphQLSchema
+    from graphql import GraphQLField, GraphQLResolveInfo, GraphQLSchema
     from strawberry.types.field import StrawberryField
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "FederationSchema",
     "enum_class",
     "graphql_schema",
+    "metadata_of",
     "new_instance",
     "raw_info",
     "root_field_metadata",
@@ -62,6 +64,12 @@ def root_field_metadata(schema: strawberry.Schema) -> dict[str, dict[str, Mappin
             definition = get_object_definition(root, strict=True)
             roots[definition.name] = {convert(f): f.metadata for f in definition.fields}
     return roots
+
+
+def metadata_of(graphql_field: GraphQLField) -> Mapping[str, Any]:
+    """The `metadata=` of the strawberry field behind a graphql-core field (the compiler's map)."""
+    metadata: Mapping[str, Any] = graphql_field.extensions["strawberry-definition"].metadata
+    return metadata
 
 
 def type_fields(cls: type) -> Sequence[StrawberryField]:

@@ -114,3 +114,12 @@ def test_the_entities_hook_is_what_answers_entities() -> None:
     assert checked == [{"__typename": "Thing", "id": "1"}], UPGRADE + "entities_resolver hook"
     assert result.errors is not None
     assert result.errors[0].message == "refused"
+
+
+def test_metadata_of_a_graphql_core_field_is_the_strawberry_fields() -> None:
+    built = compat.graphql_schema(strawberry.Schema(query=MetadataQuery))
+    assert built.query_type is not None
+    field = built.query_type.fields["someField"]
+    assert compat.metadata_of(field) == {"k": "v"}, (
+        UPGRADE + 'GraphQLField.extensions["strawberry-definition"]'
+    )
