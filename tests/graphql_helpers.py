@@ -22,6 +22,17 @@ from medusa_client.profiles import BackendProfile, profile_named
 from schema import schema as gateway_schema
 from schema.projection import FieldsPlan, needed_paths, plan_fields
 
+#: The types of Medusa's answer graph (each `@key(fields: "id", resolvable: false)`).
+ANSWER_TYPES = (
+    "PaymentCollection",
+    "PaymentSession",
+    "Payment",
+    "Capture",
+    "Refund",
+    "RefundReason",
+    "PaymentProvider",
+)
+
 
 @cache
 def graphql_schema() -> GraphQLSchema:

@@ -38,6 +38,19 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.upper().startswith("GATEWAY_")}
 
 
+def python_dash_m_gateway(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m gateway ARGS` in a child process, without the GATEWAY_* environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=clean_env(),
+        cwd=ROOT,
+    )
+
+
 # --- export-schema ----------------------------------------------------------------------------
 
 
@@ -244,15 +257,7 @@ def test_every_setting_has_a_flag_naming_its_variable(capsys: pytest.CaptureFixt
 
 
 def test_python_dash_m_gateway_help() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    result = python_dash_m_gateway("--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: medusa-graphql-gateway")
     assert "export-schema" in result.stdout
@@ -262,15 +267,7 @@ def test_python_dash_m_gateway_help() -> None:
 
 
 def test_python_dash_m_gateway_exits_2_on_bad_settings() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--port", "70000"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    result = python_dash_m_gateway("--port", "70000")
     assert result.returncode == 2
     assert "GATEWAY_PORT" in result.stderr
     assert result.stdout == ""
