@@ -40,7 +40,7 @@ def clean_env() -> dict[str, str]:
 
 def python_dash_m_gateway(*args: str) -> subprocess.CompletedProcess[str]:
     """`python -m gateway ARGS` in a child process, without the GATEWAY_* environment."""
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603  # our interpreter, the tests' own arguments
         [sys.executable, "-m", "gateway", *args],
         capture_output=True,
         text=True,
