@@ -184,7 +184,9 @@ class Settings(BaseSettings):
     document_cache_size: int = Field(
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
     )
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="Least severe log records written (every logger)."
+    )
     workers: int = Field(
         default=1, ge=1, le=64, description="Processes serving the port (each with its own pool)."
     )

@@ -6,9 +6,15 @@ importable by every layer), so `graphql_http.format_error` renders them like any
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
+import gateway.config
+import medusa_client.jsonio
+import schema.build
 from medusa_client.errors import GatewayError, OperationLimitExceeded, RequestError
+
+#: Imported for their subclasses of the tree, so `error_classes()` sees every layer's.
+_RAISERS: Final = (gateway.config, medusa_client.jsonio, schema.build)
 
 __all__ = [
     "BadRequest",
@@ -20,6 +26,7 @@ __all__ = [
     "RequestOverLimit",
     "RequestProblem",
     "ValidationFailed",
+    "error_classes",
 ]
 
 
@@ -42,7 +49,6 @@ class ValidationFailed(DocumentRejected):
 class RequestProblem(RequestError):
     """The HTTP request is not a GraphQL request this server runs: answered with `status`."""
 
-    code = "BAD_REQUEST"
     #: The HTTP status of the answer (GraphQL over HTTP); each subclass has its usual one.
     status: int = 400
 
@@ -53,7 +59,9 @@ class RequestProblem(RequestError):
 
 
 class BadRequest(RequestProblem):
-    """Malformed parameters, an unknown operation, a wrong media type (400, 405, 415...)."""
+    """Malformed parameters, an unknown operation, a wrong media type (400, 404, 415...)."""
+
+    code = "BAD_REQUEST"
 
 
 class PersistedQueryNotFound(RequestProblem):
@@ -96,3 +104,15 @@ class InternalError(GatewayError):
     def extensions(self) -> dict[str, Any]:
         """Code and flag, plus the request id to quote in a bug report."""
         return {**super().extensions(), "requestId": self.request_id}
+
+
+def error_classes() -> list[type[GatewayError]]:
+    """The whole tree, root first, from every layer (what docs/errors.md's table lists)."""
+    found: list[type[GatewayError]] = []
+    pending: list[type[GatewayError]] = [GatewayError]
+    while pending:
+        cls = pending.pop(0)
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
