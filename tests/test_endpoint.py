@@ -298,7 +298,7 @@ def test_debug_mode_shows_the_rest_call(gateway: GatewayFactory, medusa: FakeMed
     assert call["path"] == "/store/payment-collections/pay_col_01TEST/payment-sessions"
     assert call["fields"] == "amount"
     assert call["status"] == 200
-    assert call["ms"] >= 0
+    assert isinstance(call["ms"], float)
     assert "extensions" not in post(gateway(), mutation(f"{PC} {{ amount }}")).json()
 
 
