@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,8 @@ from medusa_client.errors import (
     PublishableKeyRequired,
     RequestError,
 )
+from tests.conftest import Responder, raising
 
-Responder = Callable[[httpx.Request], httpx.Response]
 COLLECTION_ID = "pay_col_01ABC"
 PATH = f"/store/payment-collections/{COLLECTION_ID}/payment-sessions"
 # The shape of recordings/a_default.json, trimmed.
@@ -117,15 +116,6 @@ def status(code: int, body: object = None, **kwargs: Any) -> Responder:
         if body is None:
             return httpx.Response(code, **kwargs)
         return httpx.Response(code, json=body, **kwargs)
-
-    return respond
-
-
-def raising(exception: type[httpx.HTTPError]) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        if issubclass(exception, httpx.RequestError):
-            raise exception("boom", request=request)
-        raise exception("boom")
 
     return respond
 
