@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -264,25 +267,41 @@ def test_requests_past_max_in_flight_are_shed_at_once_with_503() -> None:
     asyncio.run(main())
 
 
+@dataclass
+class _Held:
+    """A started gateway whose backend holds one request; the test drives the shutdown."""
+
+    http: httpx.AsyncClient
+    gate: _Gate
+    lifespan: Any
+    request: asyncio.Task[httpx.Response]
+
+
+@asynccontextmanager
+async def _holding_one_request(shutdown_grace: float) -> AsyncIterator[_Held]:
+    gate = _Gate()
+    app = _app(gate, shutdown_grace=shutdown_grace)
+    async with _client(app) as http:
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        request = asyncio.create_task(_post(http))
+        await gate.reached(1)
+        yield _Held(http, gate, lifespan, request)
+
+
 def test_shutdown_drains_requests_in_flight_and_refuses_new_ones() -> None:
     async def main() -> None:
-        gate = _Gate()
-        app = _app(gate, shutdown_grace=5)
-        async with _client(app) as http:
-            lifespan = app.router.lifespan_context(app)
-            await lifespan.__aenter__()
-            in_flight = asyncio.create_task(_post(http))
-            await gate.reached(1)
-            shutdown = asyncio.create_task(lifespan.__aexit__(None, None, None))
+        async with _holding_one_request(shutdown_grace=5) as held:
+            shutdown = asyncio.create_task(held.lifespan.__aexit__(None, None, None))
             await asyncio.sleep(0.05)
             assert not shutdown.done()  # waiting for the request in flight
-            refused = await _post(http)
+            refused = await _post(held.http)
             assert (refused.status_code, code_of(refused)) == (503, "OVERLOADED")
             assert "shutting down" in refused.text
-            ready = await http.get("/readyz")
+            ready = await held.http.get("/readyz")
             assert (ready.status_code, ready.json()) == (503, {"status": "shutting down"})
-            gate.release.set()
-            answered = await in_flight
+            held.gate.release.set()
+            answered = await held.request
             assert answered.json()["data"]["createPaymentSession"][PC]["id"] == "pay_col_1"
             await asyncio.wait_for(shutdown, 2)
 
@@ -291,15 +310,9 @@ def test_shutdown_drains_requests_in_flight_and_refuses_new_ones() -> None:
 
 def test_a_drain_gives_up_after_the_grace_period(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
-        gate = _Gate()
-        app = _app(gate, shutdown_grace=0.1)
-        async with _client(app) as http:
-            lifespan = app.router.lifespan_context(app)
-            await lifespan.__aenter__()
-            stuck = asyncio.create_task(_post(http))
-            await gate.reached(1)
-            await asyncio.wait_for(lifespan.__aexit__(None, None, None), 2)
-            stuck.cancel()
+        async with _holding_one_request(shutdown_grace=0.1) as held:
+            await asyncio.wait_for(held.lifespan.__aexit__(None, None, None), 2)
+            held.request.cancel()
 
     asyncio.run(main())
     assert "1 request(s) still in flight" in caplog.text
