@@ -18,6 +18,7 @@ _RAISERS: Final = (gateway.config, medusa_client.jsonio, schema.build)
 
 __all__ = [
     "BadRequest",
+    "CorsNotAllowed",
     "DocumentRejected",
     "InternalError",
     "Overloaded",
@@ -62,6 +63,13 @@ class BadRequest(RequestProblem):
     """Malformed parameters, an unknown operation, a wrong media type (400, 404, 415...)."""
 
     code = "BAD_REQUEST"
+
+
+class CorsNotAllowed(RequestProblem):
+    """A browser's cross-origin preflight the settings refuse (GATEWAY_CORS_ORIGINS)."""
+
+    code = "CORS_NOT_ALLOWED"
+    status = 403
 
 
 class PersistedQueryNotFound(RequestProblem):

@@ -1,33 +1,48 @@
-"""GraphiQL's pinned npm files as data: what the page loads, and where the gateway finds them.
+r"""GraphiQL's pinned npm files as data, and where the gateway finds them at start-up.
 
 Shared by the page (`gateway.graphiql`, on the request path) and the build-time fetcher
 (`gateway.tools.graphiql_assets`), so the server never imports the downloader. Stdlib only:
 the Dockerfile's first stage runs the fetcher with this module, `gateway/__init__.py` and
 `gateway/tools/` copied into a bare Python image.
+
+Where the files live, found whatever the working directory (`find_assets`):
+1. GATEWAY_GRAPHIQL_ASSETS_DIR when set (then only there);
+2. the package's own `gateway/static/graphiql/` (the image copies them there at build time);
+3. the user's cache directory, `$XDG_CACHE_HOME/medusa-graphql-gateway/graphiql` (by default
+   `~/.cache/...`; `~/Library/Caches/...` on macOS, `%LOCALAPPDATA%\...` on Windows), which is
+   where `python -m gateway fetch-graphiql` writes them: an installed package's folder may not
+   be writable, and a repository-relative path only works from the repository.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 __all__ = [
     "ASSETS",
-    "DEFAULT_DIR",
     "PACKAGES",
+    "PACKAGE_DIR",
     "Asset",
     "AssetsProblem",
     "Package",
     "check",
     "digest",
+    "fetch_dir",
+    "find_assets",
+    "user_cache_dir",
 ]
 
-#: Where `python -m gateway fetch-graphiql` writes the files and the server looks for them
-#: when GATEWAY_GRAPHIQL_ASSETS_DIR is unset (gitignored; the Docker image fills it).
-DEFAULT_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
+#: `gateway/static/graphiql/`: beside the gateway's own GraphiQL files (the image puts them here).
+PACKAGE_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
+_APP_NAME: Final = "medusa-graphql-gateway"
+_ENV_DIR: Final = "GATEWAY_GRAPHIQL_ASSETS_DIR"
 _CDN: Final = "https://unpkg.com"
 
 
@@ -150,3 +165,43 @@ def check(directory: Path) -> None:
         if digest("sha384", content) != asset.sri:
             msg = f"{path} does not match its pinned hash"
             raise AssetsProblem(msg)
+
+
+def user_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user cache folder for the files, as platformdirs would name it."""
+    env = os.environ if environ is None else environ
+    if sys.platform == "win32":
+        base = Path(env.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / _APP_NAME / "Cache" / "graphiql"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / _APP_NAME / "graphiql"
+    xdg = env.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / _APP_NAME / "graphiql"
+
+
+def fetch_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `fetch-graphiql` writes by default: GATEWAY_GRAPHIQL_ASSETS_DIR, else the cache."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(_ENV_DIR)
+    return Path(explicit) if explicit else user_cache_dir(env)
+
+
+def find_assets(
+    explicit: Path | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Path | None, list[str]]:
+    """The folder holding every pinned file, or None and why each candidate was refused.
+
+    `explicit` (the GATEWAY_GRAPHIQL_ASSETS_DIR setting) is the only candidate when given;
+    otherwise the package's folder, then the user's cache folder.
+    """
+    candidates = [explicit] if explicit is not None else [PACKAGE_DIR, user_cache_dir(environ)]
+    problems = []
+    for directory in candidates:
+        try:
+            check(directory)
+        except AssetsProblem as problem:
+            problems.append(str(problem))
+        else:
+            return directory, problems
+    return None, problems

@@ -9,6 +9,7 @@
     │   │   └── ValidationFailed              GRAPHQL_VALIDATION_FAILED
     │   └── RequestProblem                the HTTP request, refused with its status (gateway.errors)
     │       ├── BadRequest                    BAD_REQUEST
+    │       ├── CorsNotAllowed                CORS_NOT_ALLOWED (a refused browser preflight)
     │       ├── PersistedQueryNotFound        PERSISTED_QUERY_NOT_FOUND
     │       └── RequestOverLimit              OPERATION_LIMIT (also an OperationLimitExceeded)
     ├── OperationLimitExceeded        OPERATION_LIMIT: over a limit; what it refused was never sent
@@ -24,6 +25,7 @@
     │   ├── BackendTimeout                BACKEND_TIMEOUT: no answer in time
     │   └── BackendConnectionLost         BACKEND_CONNECTION_LOST: the connection broke
     ├── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
+    │   ├── BackendMisconfigured          BACKEND_ERROR: a 404/405 that is not Medusa's (wrong URL)
     │   └── BackendDataError              BACKEND_ERROR: a value that does not fit the schema
     ├── InternalError                 INTERNAL_SERVER_ERROR: a bug, masked (gateway.errors)
     └── SettingsError                 INVALID_SETTINGS: refused at start-up (gateway.config)
@@ -49,6 +51,7 @@ from typing import Any, Final, Self
 __all__ = [
     "BackendConnectionLost",
     "BackendDataError",
+    "BackendMisconfigured",
     "BackendProtocolError",
     "BackendRejected",
     "BackendTimeout",
@@ -172,12 +175,11 @@ class BackendTimeout(OutcomeUnknown):
     code = "BACKEND_TIMEOUT"
 
     def __init__(self, *, read_only: bool = False) -> None:
+        # How to check the outcome is the caller's to say, in its clients' language (the
+        # schema layer names the GraphQL query); this layer knows no GraphQL.
         super().__init__(
             "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown: a payment session may or may not have been created. To check, read "
-            "the cart with `fields=*payment_collection.payment_sessions` (GET /store/carts/{id}) "
-            "and look for a session newer than your request; calling again replaces the "
-            "collection's sessions with one new session.",
+            "is unknown.",
             read_only=read_only,
         )
 
@@ -190,7 +192,7 @@ class BackendConnectionLost(OutcomeUnknown):
     def __init__(self, *, read_only: bool = False) -> None:
         super().__init__(
             "The connection to the Medusa backend broke after the request was sent, so its "
-            "outcome is unknown: a payment session may or may not have been created.",
+            "outcome is unknown.",
             read_only=read_only,
         )
 
@@ -211,6 +213,22 @@ class BackendProtocolError(GatewayError):
         if self.status is None:
             return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
+
+
+class BackendMisconfigured(BackendProtocolError):
+    """The backend URL answers, but not as Medusa: a 404/405 without Medusa's JSON error.
+
+    Seen when GATEWAY_MEDUSA_URL points at another server or a wrong path prefix; reporting it
+    as NOT_FOUND would send the client looking for a missing object. The log names the setting.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status, "not Medusa's API")
+        self.message = (
+            f"The gateway's backend is misconfigured: it answered HTTP {status} with something "
+            "that is not Medusa's API. The gateway's log names the setting to check."
+        )
+        self.args = (self.message,)
 
 
 class BackendDataError(BackendProtocolError):
@@ -287,11 +305,14 @@ class BackendRejected(GatewayError):
         medusa_code = _str_or_none(envelope.get("code"))
         medusa_message = _str_or_none(envelope.get("message"))
         code = _classify(status, medusa_type, medusa_message)
-        if status >= 500:
+        if status >= 500 and medusa_type is not None:
             # 5xx messages are Medusa's internals ("An unknown error occurred." at best).
+            message = f"The Medusa backend failed (HTTP {status}, {medusa_type})."
+        elif status >= 500:
+            # Not Medusa's JSON envelope: a proxy or load balancer answered for it.
             message = (
-                f"The Medusa backend failed (HTTP {status}, {medusa_type or 'no type'}). "
-                "Medusa 2.21 also answers this way when the payment collection does not exist."
+                f"The Medusa backend failed (HTTP {status}); the answer is not Medusa's own "
+                "error, so a proxy or load balancer in front of it may have answered."
             )
         else:
             message = medusa_message or f"The Medusa backend rejected the request (HTTP {status})."

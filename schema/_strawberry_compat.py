@@ -20,6 +20,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
+from strawberry.utils.str_converters import to_camel_case
 
 if TYPE_CHECKING:
     import enum
@@ -31,6 +32,7 @@ __all__ = [
     "FederationAny",
     "FederationSchema",
     "enum_class",
+    "graphql_field_name",
     "graphql_schema",
     "metadata_of",
     "new_instance",
@@ -75,6 +77,17 @@ def metadata_of(graphql_field: GraphQLField) -> Mapping[str, Any]:
 def type_fields(cls: type) -> Sequence[StrawberryField]:
     """The fields of a `@strawberry.type` class (python name, type, metadata)."""
     return get_object_definition(cls, strict=True).fields
+
+
+def graphql_field_name(cls: type, python_name: str) -> tuple[str, str] | None:
+    """(type, field) as GraphQL names them, for a `@strawberry.type` attribute; else None."""
+    definition = get_object_definition(cls)
+    if definition is None:
+        return None
+    for field in definition.fields:
+        if field.python_name == python_name:
+            return definition.name, field.graphql_name or to_camel_case(python_name)
+    return None
 
 
 def unwrap(annotation: object) -> object:

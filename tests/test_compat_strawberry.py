@@ -123,3 +123,11 @@ def test_metadata_of_a_graphql_core_field_is_the_strawberry_fields() -> None:
     assert compat.metadata_of(field) == {"k": "v"}, (
         UPGRADE + 'GraphQLField.extensions["strawberry-definition"]'
     )
+
+
+def test_graphql_field_name_is_the_clients_spelling() -> None:
+    assert compat.graphql_field_name(PaymentSession, "provider_id") == (
+        "PaymentSession",
+        "providerId",
+    ), UPGRADE + "get_object_definition / StrawberryField.graphql_name / to_camel_case"
+    assert compat.graphql_field_name(object, "x") is None

@@ -192,8 +192,57 @@ def test_the_dockerfile_stage_needs_only_the_files_it_copies_and_the_stdlib(
     assert "--registry" in result.stdout
 
 
-def test_the_default_folder_is_the_one_the_image_and_gitignore_use() -> None:
-    # Fetched files must land where the Dockerfile copies them and git ignores them.
-    relative = graphiql_pins.DEFAULT_DIR.relative_to(ROOT).as_posix()
-    assert f"./{relative}" in (ROOT / "Dockerfile").read_text()
-    assert f"{relative}/" in (ROOT / ".gitignore").read_text().splitlines()
+# ---- found from anywhere (issue 17.5) ---------------------------------------------------------
+
+
+def test_the_user_cache_folder_follows_xdg(tmp_path: Path) -> None:
+    environ = {"XDG_CACHE_HOME": str(tmp_path)}
+    if sys.platform.startswith("linux"):
+        expected = tmp_path / "medusa-graphql-gateway" / "graphiql"
+        assert graphiql_pins.user_cache_dir(environ) == expected
+        assert graphiql_pins.user_cache_dir({"XDG_CACHE_HOME": "relative"}) == (
+            Path.home() / ".cache" / "medusa-graphql-gateway" / "graphiql"
+        )
+    assert graphiql_pins.fetch_dir(environ) == graphiql_pins.user_cache_dir(environ)
+    explicit = {"GATEWAY_GRAPHIQL_ASSETS_DIR": str(tmp_path / "x"), **environ}
+    assert graphiql_pins.fetch_dir(explicit) == tmp_path / "x"
+
+
+@pytest.mark.usefixtures("pinned")
+def test_fetched_without_a_folder_they_are_served_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.graphiql import GraphiQL
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("GATEWAY_GRAPHIQL_ASSETS_DIR", raising=False)
+    monkeypatch.setattr(graphiql_pins, "PACKAGE_DIR", tmp_path / "not-in-the-package")
+    monkeypatch.setattr(graphiql_assets, "_download", registry({LIB_URL: LIB_TGZ}))
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    assert cli.main(["fetch-graphiql", "--registry", REGISTRY]) == 0
+    cached = tmp_path / "cache" / "medusa-graphql-gateway" / "graphiql"
+    assert str(cached) in capsys.readouterr().err
+    page = GraphiQL.build("{ __typename }", "{}", "{}")
+    assert page.local
+    assert page.assets_dir == cached
+
+
+@pytest.mark.usefixtures("pinned")
+def test_the_packages_own_folder_wins_over_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package, cache = tmp_path / "package", tmp_path / "cache"
+    for folder in (package, cache / "medusa-graphql-gateway" / "graphiql"):
+        folder.mkdir(parents=True)
+        (folder / "lib.min.js").write_bytes(LIB_JS)
+    monkeypatch.setattr(graphiql_pins, "PACKAGE_DIR", package)
+    assert graphiql_pins.find_assets(environ={"XDG_CACHE_HOME": str(cache)})[0] == package
+
+
+def test_the_package_folder_is_where_the_image_copies_the_files() -> None:
+    dockerfile = (Path(__file__).parents[1] / "Dockerfile").read_text()
+    assert graphiql_pins.PACKAGE_DIR.parent.name == "static"
+    assert graphiql_pins.PACKAGE_DIR.parent.parent.name == "gateway"
+    assert "./gateway/static/graphiql" in dockerfile

@@ -676,6 +676,7 @@ def test_a_successful_call_is_traced_once() -> None:
     assert call.as_dict() == {
         "method": "POST",
         "path": PATH,
+        "query": None,
         "fields": "id,amount",
         "status": 200,
         "ms": round(call.ms, 2),
@@ -961,4 +962,5 @@ class _SlowMidBody(httpx.AsyncByteStream):
 def test_a_timeout_while_reading_the_answer_is_a_backend_timeout() -> None:
     with pytest.raises(BackendTimeout) as caught:
         run_on(_StreamingTransport(_SlowMidBody()))
-    assert "fields=*payment_collection.payment_sessions" in caught.value.message
+    assert "outcome is unknown" in caught.value.message
+    assert "/store/" not in caught.value.message  # REST is not the client's language

@@ -3,10 +3,9 @@
 Stdlib only, so the Dockerfile's first stage runs it before any dependency is installed
 (`python -m gateway.tools.graphiql_assets DIR`); `python -m gateway fetch-graphiql` is the same.
 Each npm tarball is checked against its pinned `dist.integrity` (sha512) and each file taken
-from it against the sha384 the page's `integrity` attribute carries. The pins, the default
-folder and the check the server runs at start-up are data in `gateway.graphiql_pins`, which the
-server imports instead of this module. Nothing is committed: the files land in a gitignored
-folder (`gateway/static/graphiql/` by default).
+from it against the sha384 the page's `integrity` attribute carries. Nothing is committed. The
+pins and where the files are looked for (`find_assets`) are data in `gateway.graphiql_pins`,
+which the server imports instead of this module.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from gateway.graphiql_pins import ASSETS, DEFAULT_DIR, PACKAGES, AssetsProblem, digest
+from gateway.graphiql_pins import ASSETS, PACKAGES, AssetsProblem, digest, fetch_dir
 
 __all__ = ["DEFAULT_REGISTRY", "Download", "add_arguments", "fetch", "main", "run"]
 
@@ -61,7 +60,7 @@ def _write(path: Path, content: bytes) -> None:
 
 
 def fetch(
-    directory: Path = DEFAULT_DIR,
+    directory: Path,
     *,
     registry: str = DEFAULT_REGISTRY,
     download: Download | None = None,
@@ -108,8 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "dir",
         nargs="?",
         type=Path,
-        default=Path(os.environ.get("GATEWAY_GRAPHIQL_ASSETS_DIR") or DEFAULT_DIR),
-        help="where to write them (env GATEWAY_GRAPHIQL_ASSETS_DIR; default: inside the package)",
+        default=fetch_dir(),
+        help="where to write them (env GATEWAY_GRAPHIQL_ASSETS_DIR; default: the user cache "
+        "folder, %(default)s, where the gateway finds them from any working directory)",
     )
     parser.add_argument(
         "--registry",
