@@ -46,7 +46,7 @@ Nothing here ever carries a header value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
 __all__ = [
     "BackendConnectionLost",
@@ -156,11 +156,16 @@ class OutcomeUnknown(GatewayError):
 
     Not retryable by default: resending a payment-session call could create a second session.
     It is when the request only read (`read_only`), or when it carried an idempotency key the
-    gateway honours (`for_keyed_request()`), since then a resend cannot repeat an effect.
+    gateway honours (`for_keyed_request()`), since then a resend cannot repeat an effect. How
+    to check the outcome is the caller's to add, in its clients' language (the schema layer
+    names the GraphQL query); this layer knows no GraphQL.
     """
 
-    def __init__(self, message: str, *, read_only: bool = False) -> None:
-        super().__init__(message)
+    #: What happened, up to the point where the outcome became unknown.
+    happened: ClassVar[str]
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        super().__init__(f"{self.happened}, so its outcome is unknown.")
         self.retryable = read_only
 
     def for_keyed_request(self) -> Self:
@@ -173,28 +178,14 @@ class BackendTimeout(OutcomeUnknown):
     """The request was sent but no answer came in time: it may or may not have taken effect."""
 
     code = "BACKEND_TIMEOUT"
-
-    def __init__(self, *, read_only: bool = False) -> None:
-        # How to check the outcome is the caller's to say, in its clients' language (the
-        # schema layer names the GraphQL query); this layer knows no GraphQL.
-        super().__init__(
-            "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown.",
-            read_only=read_only,
-        )
+    happened = "The Medusa backend did not answer in time. The request was sent"
 
 
 class BackendConnectionLost(OutcomeUnknown):
     """The connection broke after the request was sent: the outcome is unknown."""
 
     code = "BACKEND_CONNECTION_LOST"
-
-    def __init__(self, *, read_only: bool = False) -> None:
-        super().__init__(
-            "The connection to the Medusa backend broke after the request was sent, so its "
-            "outcome is unknown.",
-            read_only=read_only,
-        )
+    happened = "The connection to the Medusa backend broke after the request was sent"
 
 
 class BackendProtocolError(GatewayError):

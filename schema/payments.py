@@ -12,12 +12,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from medusa_client.client import check_id, check_session_input
-from medusa_client.errors import (
-    BackendConnectionLost,
-    BackendRejected,
-    BackendTimeout,
-    GatewayError,
-)
+from medusa_client.errors import BackendRejected, GatewayError, OutcomeUnknown
 from schema.build import CART_READ
 from schema.context import GatewayContext
 
@@ -39,7 +34,7 @@ _UNKNOWN_COLLECTION_HINT: Final = (
 
 def _with_hint(error: GatewayError) -> None:
     """Add what the client can do next, in GraphQL terms, where it is known to be true."""
-    if isinstance(error, BackendTimeout | BackendConnectionLost):
+    if isinstance(error, OutcomeUnknown):
         error.message += _OUTCOME_HINT
     elif (
         isinstance(error, BackendRejected)
