@@ -3,7 +3,9 @@
     GatewayError                      the root: `code`, `retryable`, `message`, `extensions()`
     ├── RequestError                  BAD_USER_INPUT: the request is wrong; nothing was sent
     │   ├── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    │   ├── ProviderNotInRegion           BAD_USER_INPUT, as Medusa answers it (nothing created)
     │   ├── JSONTooComplex                BAD_USER_INPUT: JSON nested too deeply (jsonio)
+    │   ├── NonFiniteNumber               BAD_USER_INPUT: NaN, Infinity, 1e400 (jsonio)
     │   ├── DocumentRejected              the GraphQL document (gateway.errors)
     │   │   ├── ParseFailed                   GRAPHQL_PARSE_FAILED
     │   │   └── ValidationFailed              GRAPHQL_VALIDATION_FAILED
@@ -60,6 +62,7 @@ __all__ = [
     "GatewayError",
     "OperationLimitExceeded",
     "OutcomeUnknown",
+    "ProviderNotInRegion",
     "PublishableKeyRequired",
     "ReadBudgetExceeded",
     "RequestError",
@@ -104,6 +107,26 @@ class PublishableKeyRequired(RequestError):
             "A Medusa publishable API key is required: send the `x-publishable-api-key` header "
             "or configure GATEWAY_PUBLISHABLE_KEY."
         )
+
+
+class ProviderNotInRegion(RequestError):
+    """The cart's region does not offer the provider: Medusa's own refusal, made first.
+
+    Medusa 2.21 checks the region only after the payment collection exists, so asking it would
+    leave a new, empty collection behind; the gateway checks before creating anything and
+    answers what Medusa would (same message, `invalid_data`).
+    """
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, provider_id: str, region_id: str) -> None:
+        super().__init__(
+            f"Payment provider {provider_id} is not enabled in the cart's region {region_id}."
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        """The shape of Medusa's own 400 `invalid_data` answer to this input."""
+        return {**super().extensions(), "medusa": {"status": 400, "type": "invalid_data"}}
 
 
 class OperationLimitExceeded(GatewayError):

@@ -50,7 +50,9 @@ class Mutation:
             "Not idempotent (the session replaces the collection's existing ones) and never "
             "retried."
         ),
-        metadata=cost(2, creates_payment_session=True),  # get-or-create, then the session
+        # Read the cart's region and its providers (refused input creates nothing), then
+        # get-or-create the collection, then the session.
+        metadata=cost(4, creates_payment_session=True),
     )
     async def initiate_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: InitiatePaymentSessionInput

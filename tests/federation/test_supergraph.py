@@ -223,7 +223,10 @@ def test_the_mutation_goes_through_the_supergraph_too(supergraph: Supergraph) ->
             }
         }
     }
+    # The provider is checked against the cart's region before anything is created.
     assert [(m, p) for m, p, _ in supergraph.recorder.calls] == [
+        ("GET", f"/store/carts/{cart_id}"),
+        ("GET", "/store/payment-providers"),
         ("POST", "/store/payment-collections"),
         (
             "POST",
