@@ -36,7 +36,8 @@ from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.proxy import proxy_refusal
 from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.schema import build_schema
+from schema.cost import root_costs
+from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
@@ -74,12 +75,12 @@ def create_app(
     profile = backend_profile(settings)
     schema = build_schema()
     cache = DocumentCache(
-        schema._schema,
+        graphql_schema(schema),
         size=settings.document_cache_size,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
+        field_costs=root_costs(schema),
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
@@ -88,7 +89,7 @@ def create_app(
     )
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
-    observability = _observability(settings, monitor, profile.name, tracer_provider)
+    observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
     sandbox: SandboxBackend | None = None
     tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
@@ -171,11 +172,14 @@ def create_app(
 def _observability(
     settings: Settings,
     monitor: ProjectionMonitor,
+    in_flight: InFlight,
     profile: str,
     tracer_provider: TracerProvider | None,
 ) -> Observability:
     metrics = (
-        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
+        GatewayMetrics(monitor, in_flight, version=__version__, profile=profile)
+        if settings.metrics
+        else None
     )
     owns_provider = tracer_provider is None
     if tracer_provider is None:
