@@ -22,6 +22,7 @@ from gateway.config import Settings, load_settings
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.guard_wiring import build_guards
 from gateway.inflight import InFlight
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
@@ -80,6 +81,7 @@ def create_app(
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
+    guards = build_guards(settings, observability.metrics)
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
@@ -117,6 +119,7 @@ def create_app(
                         settings.shutdown_grace,
                     )
         finally:
+            await guards.close()
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -135,6 +138,7 @@ def create_app(
         graphiql,
         in_flight=in_flight,
         observability=observability,
+        guards=guards,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
@@ -154,11 +158,14 @@ def create_app(
                 "x-publishable-api-key",
                 "x-medusa-locale",
                 "x-request-id",
+                "idempotency-key",
                 "apollographql-client-name",
                 "apollographql-client-version",
             ],
             allow_credentials="*" not in settings.cors_origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
+            # x-request-id: a browser app can quote it in bug reports; the others say what a
+            # guard did (a replayed answer, how long to wait after a 429).
+            expose_headers=["x-request-id", "idempotent-replayed", "retry-after"],
             max_age=600,
         )
     return app

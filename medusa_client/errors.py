@@ -9,6 +9,7 @@
     ├── BackendUnavailable            BACKEND_UNAVAILABLE: the request provably never reached Medusa
     ├── BackendTimeout                BACKEND_TIMEOUT: sent, no answer in time, outcome unknown
     ├── BackendConnectionLost         BACKEND_CONNECTION_LOST: sent, then the connection broke
+    │     (both `retryable: true` only on a keyed request: the guard released its key)
     └── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
 
 Foreign errors (httpx's) are translated in exactly one place, `medusa_client.client`; this module
@@ -42,6 +43,9 @@ class GatewayError(Exception):
     code: str = "INTERNAL_SERVER_ERROR"
     #: Whether repeating the operation cannot duplicate a side effect at the backend.
     retryable: ClassVar[bool] = False
+    #: Set by the idempotency guard when this failure released the request's key: the same
+    #: keyed request may then be repeated (an outcome-unknown failure becomes retryable).
+    key_released: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -49,7 +53,7 @@ class GatewayError(Exception):
 
     def extensions(self) -> dict[str, Any]:
         """The `errors[].extensions` object for this error."""
-        return {"code": self.code, "retryable": self.retryable}
+        return {"code": self.code, "retryable": self.retryable or self.key_released}
 
 
 class RequestError(GatewayError):

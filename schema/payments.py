@@ -2,13 +2,20 @@
 
 Both ways of executing a document (graphql-core's resolvers, and any faster executor) call
 these functions, never the Medusa client directly, so whatever guards a payment call
-(idempotency keys, rate limits) wraps exactly one seam. Each returns Medusa's raw
-`payment_collection` object; turning it into the GraphQL answer is the caller's job, and is
-deterministic, so a stored raw answer rebuilds the same response.
+(idempotency keys, rate limits: `schema.guards`) wraps exactly one seam. Each returns
+Medusa's raw `payment_collection` object; turning it into the GraphQL answer is the caller's
+job, and is deterministic, so a stored raw answer rebuilds the same response: that is how an
+idempotent replay answers byte for byte what the first call answered.
+
+A caller passes the mutation's `idempotency_key` (the input field; the `Idempotency-Key`
+header travels in the context) and `selection`, the digest of the field's selection
+(`schema.guards.keys.selection_digest`): a key replays only for the same mutation, input and
+selection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from medusa_client.client import check_id, check_session_input
@@ -23,15 +30,25 @@ async def create_session(
     provider_id: str,
     data: object,
     fields: str | None,
+    *,
+    idempotency_key: str | None = None,
+    selection: str = "",
 ) -> dict[str, Any]:
-    """`createPaymentSession`: one non-idempotent call, never retried."""
-    return await context.medusa.create_payment_session(
-        collection_id,
-        provider_id=provider_id,
-        data=data,
-        fields=fields,
-        headers=context.headers,
-        trace=context.trace,
+    """`createPaymentSession`: one non-idempotent call, never retried (guarded by key)."""
+    check_id(collection_id, "paymentCollectionId")
+    check_session_input(provider_id, data)
+
+    async def send() -> dict[str, Any]:
+        return await _create(context, collection_id, provider_id, data, fields)
+
+    arguments = {"paymentCollectionId": collection_id, "providerId": provider_id, "data": data}
+    return await _guarded(
+        context,
+        mutation="createPaymentSession",
+        arguments=arguments,
+        selection=selection,
+        key=idempotency_key,
+        send=send,
     )
 
 
@@ -41,6 +58,9 @@ async def initiate_session(
     provider_id: str,
     data: object,
     fields: str | None,
+    *,
+    idempotency_key: str | None = None,
+    selection: str = "",
 ) -> dict[str, Any]:
     """`initiatePaymentSession`: the cart's collection (get-or-create), then the session.
 
@@ -48,7 +68,47 @@ async def initiate_session(
     """
     check_id(cart_id, "cartId")
     check_session_input(provider_id, data)
-    collection_id = await context.medusa.create_cart_payment_collection(
-        cart_id, headers=context.headers, trace=context.trace
+
+    async def send() -> dict[str, Any]:
+        collection_id = await context.medusa.create_cart_payment_collection(
+            cart_id, headers=context.headers, trace=context.trace
+        )
+        return await _create(context, collection_id, provider_id, data, fields)
+
+    arguments = {"cartId": cart_id, "providerId": provider_id, "data": data}
+    return await _guarded(
+        context,
+        mutation="initiatePaymentSession",
+        arguments=arguments,
+        selection=selection,
+        key=idempotency_key,
+        send=send,
     )
-    return await create_session(context, collection_id, provider_id, data, fields)
+
+
+async def _guarded(
+    context: GatewayContext,
+    *,
+    mutation: str,
+    arguments: dict[str, Any],
+    selection: str,
+    key: str | None,
+    send: Callable[[], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    guard = context.guard
+    if guard is None:  # built without guards (unit tests of the schema alone)
+        return await send()
+    return await guard.call(mutation, arguments, selection, key, send)
+
+
+async def _create(
+    context: GatewayContext, collection_id: str, provider_id: str, data: object, fields: str | None
+) -> dict[str, Any]:
+    return await context.medusa.create_payment_session(
+        collection_id,
+        provider_id=provider_id,
+        data=data,
+        fields=fields,
+        headers=context.headers,
+        trace=context.trace,
+    )
