@@ -65,7 +65,7 @@ def replica(backend_url: str, redis_url: str) -> Iterator[str]:
         "GATEWAY_GRAPHIQL": "false",
         "GATEWAY_LOG_LEVEL": "warning",
     }
-    process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+    process = subprocess.Popen(  # our own interpreter and module
         [sys.executable, "-m", "gateway"], env=env, stdout=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
