@@ -55,7 +55,7 @@ class RedisServer:
                 str(self.folder),
                 "--loglevel",
                 "warning",
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
