@@ -28,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTION = json.loads((ROOT / "bench" / "stub" / "payment_collection.json").read_text())
@@ -36,6 +40,7 @@ KEY = "pk_bench_0123456789"
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -44,11 +49,6 @@ def free_port() -> int:
 
 def stub(port: int) -> None:
     """The backend stub (its own process): every payment-session call answers at once."""
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.responses import Response
-    from starlette.routing import Route
-
     body = json.dumps(COLLECTION).encode()
 
     async def create(_: object) -> Response:
@@ -60,6 +60,7 @@ def stub(port: int) -> None:
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Until `url` answers (any status), or exit if the process died."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -73,12 +74,17 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def mutation(key: str | None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"paymentCollectionId": "pay_col_1", "providerId": "pp_system_default"}
+    """The request body: createPaymentSession, keyed or not."""
+    payload: dict[str, Any] = {
+        "paymentCollectionId": "pay_col_1",
+        "providerId": "pp_system_default",
+    }
     if key is not None:
         payload["idempotencyKey"] = key
     query = (
@@ -89,10 +95,17 @@ def mutation(key: str | None) -> dict[str, Any]:
 
 
 async def series(url: str, pid: int, bodies: list[dict[str, Any]]) -> dict[str, float]:
+    """Send `bodies` one at a time: latency percentiles and the gateway's CPU per request."""
     latencies = []
     async with httpx.AsyncClient(headers={"x-publishable-api-key": KEY}) as client:
         for body in bodies[:50]:  # warm-up: connections, caches
-            await client.post(url, json={**body, "variables": {"input": {**body["variables"]["input"], "idempotencyKey": None}}})
+            await client.post(
+                url,
+                json={
+                    **body,
+                    "variables": {"input": {**body["variables"]["input"], "idempotencyKey": None}},
+                },
+            )
         cpu0 = cpu_seconds(pid)
         for body in bodies:
             start = time.perf_counter()
@@ -110,6 +123,7 @@ async def series(url: str, pid: int, bodies: list[dict[str, Any]]) -> dict[str, 
 
 
 def main() -> int:
+    """Run the three series and print (and write) the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=None)
@@ -127,8 +141,19 @@ def main() -> int:
         redis_port, stub_port, gateway_port = free_port(), free_port(), free_port()
         processes.append(
             subprocess.Popen(
-                [redis_binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", folder],
+                [
+                    redis_binary,
+                    "--port",
+                    str(redis_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    folder,
+                ],
                 stdout=subprocess.DEVNULL,
             )
         )
