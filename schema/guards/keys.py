@@ -78,6 +78,7 @@ def fingerprint(secret: bytes, mutation: str, arguments: Mapping[str, Any], sele
     canonical = orjson.dumps(
         {"mutation": mutation, "input": arguments, "selection": selection},
         option=orjson.OPT_SORT_KEYS,
+        default=str,  # coerced custom scalars: their text form is canonical enough
     )
     return hmac.new(secret, b"fingerprint\0" + canonical, hashlib.sha256).hexdigest()
 
@@ -109,7 +110,8 @@ def selection_digest(
         "fragments": dict(sorted(used_fragments.items())),
         "variables": {name: variables.get(name) for name in sorted(used_variables)},
     }
-    return hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    canonical = orjson.dumps(material, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _walk(
