@@ -271,3 +271,43 @@ def test_the_header_cannot_stand_for_several_mutations(
     assert response.status_code == 400
     assert "exactly one payment mutation" in response.json()["errors"][0]["message"]
     assert medusa.requests == []
+
+
+def test_settings_refuse_unsafe_shared_state() -> None:
+    from gateway.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="GATEWAY_IDEMPOTENCY_SECRET is required"):
+        load_settings(redis_url="redis://127.0.0.1:6379/0")
+    with pytest.raises(SettingsError, match="at least 32 characters"):
+        load_settings(idempotency_secret="short")
+    with pytest.raises(SettingsError, match="redis://"):
+        load_settings(redis_url="http://127.0.0.1:6379", idempotency_secret="s" * 32)
+    with pytest.raises(SettingsError, match="GATEWAY_TRUSTED_PROXIES"):
+        load_settings(trusted_proxies="10.0.0.0/8,not-an-address")
+    settings = load_settings(redis_url="redis://r:6379/0", idempotency_secret="s" * 32)
+    assert "r:6379" not in repr(settings)  # the URL may hold a password: a secret
+
+
+def test_production_without_redis_warns_that_replicas_do_not_share_keys(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gateway.config import Settings
+    from gateway.guard_wiring import build_guards
+
+    with caplog.at_level("WARNING", logger="gateway"):
+        build_guards(Settings(env="production"), None)
+    assert "replicas do not share them" in caplog.text
+
+
+def test_guard_steps_are_counted_in_metrics(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    client = gateway(payment_rate_limit="2/60s")
+    post(client, create("k"))
+    post(client, create("k"))
+    post(client, create("k", collection="pay_col_2"))
+    post(client, create())
+    post(client, create())
+    metrics = client.get("/metrics").text
+    for event in ("stored", "replayed", "conflict"):
+        assert f'gateway_idempotency_events_total{{event="{event}"}} 1.0' in metrics
+    assert 'gateway_rate_limited_total{limit="payment"} 1.0' in metrics
+    assert len(medusa.requests) == 2
