@@ -295,7 +295,7 @@ def test_production_without_redis_warns_that_replicas_do_not_share_keys(
     from gateway.guard_wiring import build_guards
 
     with caplog.at_level("WARNING", logger="gateway"):
-        build_guards(Settings(env="production"), None)
+        build_guards(Settings(env="production", medusa_url="http://medusa.test"), None)
     assert "replicas do not share them" in caplog.text
 
 
