@@ -311,3 +311,23 @@ def test_guard_steps_are_counted_in_metrics(gateway: GatewayFactory, medusa: Fak
         assert f'gateway_idempotency_events_total{{event="{event}"}} 1.0' in metrics
     assert 'gateway_rate_limited_total{limit="payment"} 1.0' in metrics
     assert len(medusa.requests) == 2
+
+
+def test_browsers_may_send_the_key_header_and_read_the_replay_header(
+    gateway: GatewayFactory,
+) -> None:
+    client = gateway(cors_origins=["https://shop.example"])
+    preflight = client.options(
+        "/graphql",
+        headers={
+            "origin": "https://shop.example",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, idempotency-key",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "idempotency-key" in preflight.headers["access-control-allow-headers"].lower()
+    answer = post(client, create("cors"), headers={"origin": "https://shop.example"})
+    exposed = answer.headers["access-control-expose-headers"].lower()
+    assert "idempotent-replayed" in exposed
+    assert "retry-after" in exposed
