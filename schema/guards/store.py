@@ -110,18 +110,20 @@ class MemoryIdempotencyStore:
         return item[0]
 
     def _make_room(self) -> None:
+        """Free one entry when full: the oldest that expired or is a record, never a lock.
+
+        Records move to the end when stored, so the walk from the oldest passes only the locks
+        of requests in flight before it finds one: cheap even with a large bound.
+        """
         if len(self._items) < self._max:
             return
         now = self._clock()
-        for name in [n for n, (_, expires) in self._items.items() if expires <= now]:
-            del self._items[name]
-        if len(self._items) < self._max:
-            return
-        oldest = next((n for n, (v, _) in self._items.items() if v.startswith(_RECORD)), None)
-        if oldest is None:
-            msg = "the in-memory idempotency store is full of requests in progress"
-            raise StoreUnavailable(msg)
-        del self._items[oldest]
+        for name, (value, expires) in self._items.items():
+            if expires <= now or value.startswith(_RECORD):
+                del self._items[name]
+                return
+        msg = "the in-memory idempotency store is full of requests in progress"
+        raise StoreUnavailable(msg)
 
 
 class MemoryRateLimiter:
