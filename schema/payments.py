@@ -78,7 +78,8 @@ async def create_session(
         context,
         mutation="createPaymentSession",
         arguments=arguments,
-        selection=selection,
+        # The plan too: a stored answer only fits the `fields` it was fetched with.
+        selection=f"{fields}\0{selection}",
         key=idempotency_key,
         send=send,
     )
@@ -112,7 +113,8 @@ async def initiate_session(
         context,
         mutation="initiatePaymentSession",
         arguments=arguments,
-        selection=selection,
+        # The plan too: a stored answer only fits the `fields` it was fetched with.
+        selection=f"{fields}\0{selection}",
         key=idempotency_key,
         send=send,
     )
