@@ -15,7 +15,8 @@ from typing import Final, Protocol
 
 from starlette.requests import Request
 
-from gateway.config import Settings
+from gateway.config import DEFAULT_PAYMENT_MUTATIONS, Settings
+from gateway.limits import UPSTREAM_CALLS
 from gateway.observability import GatewayMetrics
 from gateway.shared_state import (
     RedisIdempotencyStore,
@@ -100,8 +101,9 @@ class Guards:
 def lock_ttl(settings: Settings) -> float:
     """How long a key stays locked if its replica dies mid-call (never the answers' TTL).
 
-    The backend's timeouts for the longest mutation (two calls: get-or-create the collection,
-    then the session), plus a margin.
+    The backend's timeouts for every call of the longest payment mutation (initiate: the
+    cart's region, its providers, perhaps re-read fresh, the collection, the session), plus
+    a margin.
     """
     one_call = (
         settings.pool_timeout
@@ -109,7 +111,8 @@ def lock_ttl(settings: Settings) -> float:
         + settings.write_timeout
         + settings.request_timeout
     )
-    return 2 * one_call + LOCK_MARGIN
+    calls = max(UPSTREAM_CALLS[name] for name in DEFAULT_PAYMENT_MUTATIONS) + 1
+    return calls * one_call + LOCK_MARGIN
 
 
 def build_guards(settings: Settings, metrics: GatewayMetrics | None) -> Guards:

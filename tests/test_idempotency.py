@@ -239,6 +239,8 @@ def test_with_keys_off_a_keyed_request_is_refused_not_run_unprotected(
 
 def test_initiate_is_guarded_too(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/store/carts/"):  # the provider check: no region here
+            return httpx.Response(200, json={"cart": {"id": "cart_1", "region_id": None}})
         if request.url.path == "/store/payment-collections":
             return httpx.Response(200, json={"payment_collection": {"id": "pay_col_1"}})
         return httpx.Response(200, json={"payment_collection": settled_collection()})
@@ -251,12 +253,12 @@ def test_initiate_is_guarded_too(gateway: GatewayFactory, medusa: FakeMedusa) ->
     client = gateway()
     first = post(client, query)
     second = post(client, query)
-    assert len(medusa.requests) == 2  # collection + session, once
+    assert len(medusa.requests) == 3  # cart (provider check), collection, session: once
     assert field_part(first.json()) == field_part(second.json())
     assert second.headers["idempotent-replayed"] == "true"
     # The same key on the other mutation is another key (scoped per mutation).
     post(client, create("i-1"))
-    assert len(medusa.requests) == 3
+    assert len(medusa.requests) == 4
 
 
 def test_the_header_cannot_stand_for_several_mutations(

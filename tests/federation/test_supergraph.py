@@ -223,6 +223,9 @@ def test_the_mutation_goes_through_the_supergraph_too(supergraph: Supergraph) ->
         }
     }
     assert [(m, p) for m, p, _ in supergraph.recorder.calls] == [
+        # The provider is checked against the cart's region before anything is created.
+        ("GET", f"/store/carts/{cart_id}"),
+        ("GET", "/store/payment-providers"),
         ("POST", "/store/payment-collections"),
         (
             "POST",
