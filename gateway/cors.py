@@ -37,6 +37,7 @@ _ALLOWED_HEADERS: Final = (
     "x-publishable-api-key",
     "x-medusa-locale",
     "x-request-id",
+    "idempotency-key",  # docs/idempotency.md: the header form of idempotencyKey
     "apollographql-client-name",
     "apollographql-client-version",
 )
@@ -57,7 +58,9 @@ class ExplainingCORSMiddleware(CORSMiddleware):
             allow_methods=["GET", "POST"],
             allow_headers=list(_ALLOWED_HEADERS),
             allow_credentials="*" not in origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
+            # x-request-id: a browser app can quote it in bug reports; the others say what a
+            # guard did (a replayed answer, how long to wait after a 429).
+            expose_headers=["x-request-id", "idempotent-replayed", "retry-after"],
             max_age=600,
         )
         self._listed = bool(origins or regex)

@@ -322,6 +322,7 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
     monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
     argv = ["--workers", "2", "--port", "9301", "--medusa-url", "http://m.internal:9000"]
     argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
+    argv += ["--no-idempotency"]  # workers without Redis: only with keys off
     assert cli.main(argv) == 0
 
     [(app, options)] = runs
@@ -352,4 +353,12 @@ def test_workers_refuse_the_embedded_sandbox(
 ) -> None:
     assert cli.main(["--workers", "2"]) == 2
     assert "GATEWAY_MEDUSA_URL" in capsys.readouterr().err
+    assert served == []
+
+
+def test_workers_with_idempotency_need_redis(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--workers", "2", "--medusa-url", "http://m.internal:9000"]) == 2
+    assert "GATEWAY_REDIS_URL" in capsys.readouterr().err
     assert served == []
