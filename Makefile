@@ -2,7 +2,7 @@
 PYTHON ?= python
 IMAGE ?= localhost/medusa-graphql-gateway:dev
 
-.PHONY: lint format test e2e schema bench bench-smoke graphiql-assets image image-test
+.PHONY: lint format test e2e schema docs bench bench-smoke graphiql-assets image image-test
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -27,6 +27,10 @@ e2e:
 # Regenerate the committed SDL after changing the schema.
 schema:
 	$(PYTHON) -m gateway export-schema > schema/schema.graphql
+
+# Regenerate the settings and error tables in docs/ from the code (a test checks they are fresh).
+docs:
+	$(PYTHON) scripts/docs.py
 
 # GraphiQL's pinned npm files into the user cache folder (~/.cache/medusa-graphql-gateway/
 # graphiql), where the gateway finds them from any working directory: served offline.

@@ -24,6 +24,7 @@ from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.guard_wiring import build_guards
 from gateway.inflight import InFlight
 from gateway.no_store import NoStoreMiddleware
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
@@ -36,7 +37,8 @@ from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.proxy import proxy_refusal
 from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.schema import build_schema
+from schema.cost import longest_payment_mutation, root_costs
+from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
@@ -74,12 +76,12 @@ def create_app(
     profile = backend_profile(settings)
     schema = build_schema()
     cache = DocumentCache(
-        schema._schema,
+        graphql_schema(schema),
         size=settings.document_cache_size,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
+        field_costs=root_costs(schema),
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
@@ -88,7 +90,10 @@ def create_app(
     )
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
-    observability = _observability(settings, monitor, profile.name, tracer_provider)
+    observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
+    guards = build_guards(
+        settings, observability.metrics, longest_payment_mutation(cache.field_costs)
+    )
     sandbox: SandboxBackend | None = None
     tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
@@ -132,6 +137,7 @@ def create_app(
                         settings.shutdown_grace,
                     )
         finally:
+            await guards.close()
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -153,6 +159,7 @@ def create_app(
         graphiql,
         in_flight=in_flight,
         observability=observability,
+        guards=guards,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
@@ -171,11 +178,14 @@ def create_app(
 def _observability(
     settings: Settings,
     monitor: ProjectionMonitor,
+    in_flight: InFlight,
     profile: str,
     tracer_provider: TracerProvider | None,
 ) -> Observability:
     metrics = (
-        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
+        GatewayMetrics(monitor, in_flight, version=__version__, profile=profile)
+        if settings.metrics
+        else None
     )
     owns_provider = tracer_provider is None
     if tracer_provider is None:

@@ -42,6 +42,19 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.upper().startswith("GATEWAY_")}
 
 
+def python_dash_m_gateway(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m gateway ARGS` in a child process, without the GATEWAY_* environment."""
+    return subprocess.run(  # noqa: S603  # our interpreter, the tests' own arguments
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=clean_env(),
+        cwd=ROOT,
+    )
+
+
 # --- export-schema ----------------------------------------------------------------------------
 
 
@@ -155,25 +168,25 @@ def test_flags_before_and_after_serve_combine(served: list[Settings]) -> None:
     assert (settings.port, settings.debug) == (9000, True)
 
 
-def test_the_environment_is_used_when_no_flag_is_given(
-    monkeypatch: pytest.MonkeyPatch, served: list[Settings]
-) -> None:
-    monkeypatch.setenv("GATEWAY_PORT", "9100")
-    monkeypatch.setenv("GATEWAY_DEBUG", "1")
-    assert cli.main([]) == 0
-    (settings,) = served
-    assert (settings.port, settings.debug) == (9100, True)
-
-
-def test_flags_win_over_the_environment(
-    monkeypatch: pytest.MonkeyPatch, served: list[Settings]
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], (9100, True, False)),  # the environment is used when no flag is given
+        (["--port", "9200", "--no-debug", "--graphiql"], (9200, False, True)),  # flags win
+    ],
+)
+def test_flags_win_over_the_environment_which_wins_over_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+    served: list[Settings],
+    argv: list[str],
+    expected: tuple[int, bool, bool],
 ) -> None:
     monkeypatch.setenv("GATEWAY_PORT", "9100")
     monkeypatch.setenv("GATEWAY_DEBUG", "1")
     monkeypatch.setenv("GATEWAY_GRAPHIQL", "0")
-    assert cli.main(["--port", "9200", "--no-debug", "--graphiql"]) == 0
+    assert cli.main(argv) == 0
     (settings,) = served
-    assert (settings.port, settings.debug, settings.graphiql) == (9200, False, True)
+    assert (settings.port, settings.debug, settings.graphiql) == expected
 
 
 def test_debug_flag_beats_a_false_environment(
@@ -323,8 +336,7 @@ def test_help_shows_each_default_and_the_choices(
         "(default: unset; env GATEWAY_MEDUSA_URL)",
         "(default: off; env GATEWAY_DEBUG)",
         "(default: on; env GATEWAY_GRAPHIQL)",
-        "(default: createPaymentSession,initiatePaymentSession;"
-        " env GATEWAY_PAYMENT_MUTATION_FIELDS)",
+        "(default: connect.sid; env GATEWAY_FORWARD_COOKIES)",
         "(default: none; env GATEWAY_CORS_ORIGINS)",
         "--env {development,production}",
         "--backend-profile {medusa-2.21,open,custom}",
@@ -370,15 +382,7 @@ def test_every_setting_has_a_flag_naming_its_variable(capsys: pytest.CaptureFixt
 
 
 def test_python_dash_m_gateway_help() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    result = python_dash_m_gateway("--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: medusa-graphql-gateway")
     assert "export-schema" in result.stdout
@@ -496,15 +500,7 @@ def test_python_dash_m_gateway_on_a_busy_port_exits_1_before_the_banner() -> Non
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(  # noqa: S603  # our interpreter, our module, a port number
-            [sys.executable, "-m", "gateway", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            env=clean_env(),
-            cwd=ROOT,
-        )
+        result = python_dash_m_gateway("--port", str(port))
     assert result.returncode == 1
     assert "the port is already in use" in result.stderr
     assert "SANDBOX" not in result.stdout + result.stderr
@@ -543,7 +539,7 @@ def test_workers_refuse_a_busy_port_before_starting_any(
         taken.listen()
         port = taken.getsockname()[1]
         argv = ["--workers", "2", "--port", str(port), "--medusa-url", "http://m.internal"]
-        assert cli.main(argv) == 1
+        assert cli.main([*argv, "--no-idempotency"]) == 1
     assert "already in use" in capsys.readouterr().err
     assert runs == []
 
@@ -564,6 +560,7 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
     port = free_port()
     argv = ["--workers", "2", "--port", str(port), "--medusa-url", "http://m.internal:9000"]
     argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
+    argv += ["--no-idempotency"]  # workers without Redis: only with keys off
     assert cli.main(argv) == 0
 
     [(app, options)] = runs
@@ -593,4 +590,12 @@ def test_workers_refuse_the_embedded_sandbox(
 ) -> None:
     assert cli.main(["--workers", "2"]) == 2
     assert "GATEWAY_MEDUSA_URL" in capsys.readouterr().err
+    assert served == []
+
+
+def test_workers_with_idempotency_need_redis(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--workers", "2", "--medusa-url", "http://m.internal:9000"]) == 2
+    assert "GATEWAY_REDIS_URL" in capsys.readouterr().err
     assert served == []
