@@ -6,6 +6,8 @@ by tests alike; tests inject an `httpx.MockTransport` or the sandbox through `tr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,12 +21,14 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
 from gateway.config import Settings, load_settings
+from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
+from gateway.trusted_documents import TrustedDocuments
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
@@ -69,17 +73,23 @@ def create_app(
     cache = DocumentCache(
         schema._schema,
         size=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
         payment_fields=settings.payment_mutation_fields,
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
+        max_selections=settings.max_selections,
+        max_field_merges=settings.max_field_merges,
         introspection=settings.introspection,
     )
+    trusted = TrustedDocuments.from_settings(settings, cache)  # a bad manifest stops here
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
+    if observability.metrics is not None:
+        observability.metrics.registry.register(trusted.collector())
     sandbox: SandboxBackend | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
@@ -98,6 +108,9 @@ def create_app(
         if sandbox is not None:
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings)
+        watcher = None
+        if trusted.manifest is not None and settings.trusted_documents_reload_interval > 0:
+            watcher = asyncio.create_task(trusted.watch(settings.trusted_documents_reload_interval))
         try:
             async with _http_client(settings, transport, observability) as http:
                 app.state.medusa = MedusaClient(
@@ -117,6 +130,10 @@ def create_app(
                         settings.shutdown_grace,
                     )
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -135,6 +152,7 @@ def create_app(
         graphiql,
         in_flight=in_flight,
         observability=observability,
+        trusted=trusted,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
@@ -156,6 +174,7 @@ def create_app(
                 "x-request-id",
                 "apollographql-client-name",
                 "apollographql-client-version",
+                *PREFLIGHT_HEADERS,  # CSRF prevention asks GET callers for one of them
             ],
             allow_credentials="*" not in settings.cors_origins,
             expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports

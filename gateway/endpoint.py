@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.config import Settings
+from gateway.csrf import CSRF_CODE, csrf_refusal
 from gateway.graphiql import GraphiQL
 from gateway.graphql_http import (
     CompiledDocument,
@@ -34,6 +35,7 @@ from gateway.graphql_http import (
 from gateway.inflight import InFlight
 from gateway.limits import LIMIT_CODE, OperationCost, cost_problems
 from gateway.observability import BATCH, Observability, Observation
+from gateway.trusted_documents import TrustedDocuments
 from medusa_client import jsonio
 from medusa_client.client import ForwardedHeaders, MedusaClient, unsafe_header
 from medusa_client.profiles import BackendProfile
@@ -44,6 +46,8 @@ __all__ = ["GraphQLEndpoint"]
 
 _log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+#: GET parameters that make a request an operation (else GET /graphql serves GraphiQL).
+_OPERATION_PARAMS: Final = frozenset({"query", "extensions", "documentId"})
 
 
 class GraphQLEndpoint:
@@ -59,8 +63,11 @@ class GraphQLEndpoint:
         *,
         in_flight: InFlight | None = None,
         observability: Observability | None = None,
+        trusted: TrustedDocuments | None = None,
     ) -> None:
         self._cache = cache
+        self._trusted = trusted or TrustedDocuments("off", None, cache)
+        self._csrf = settings.csrf_prevention
         self._schema = cache.schema
         self._profile = profile
         self._monitor = monitor
@@ -115,11 +122,14 @@ class GraphQLEndpoint:
         self, request: Request, request_id: str, modern: bool, seen: Observation
     ) -> Response:
         try:
+            if request.method == "GET" and not _OPERATION_PARAMS.intersection(request.query_params):
+                if self._graphiql is not None:
+                    return self._graphiql.page()
+                raise RequestProblem(404, "GraphiQL is disabled (GATEWAY_GRAPHIQL=false).")
+            refusal = csrf_refusal(request) if self._csrf else None
+            if refusal is not None:
+                raise RequestProblem(400, refusal, CSRF_CODE)
             if request.method == "GET":
-                if "query" not in request.query_params and "extensions" not in request.query_params:
-                    if self._graphiql is not None:
-                        return self._graphiql.page()
-                    raise RequestProblem(404, "GraphiQL is disabled (GATEWAY_GRAPHIQL=false).")
                 params: object = _get_params(request)
             else:
                 params = await _post_params(request, self._max_body)
@@ -142,10 +152,14 @@ class GraphQLEndpoint:
         self, params: object, method: str, request_id: str, modern: bool
     ) -> _Prepared | tuple[dict[str, Any], int]:
         """Check and compile one operation: ready to run, or the body and status refusing it."""
-        graphql_request = GraphQLRequest.from_params(
-            params, self._cache, max_query_bytes=self._max_query
-        )
-        compiled = self._cache.compile(graphql_request.query)
+        trusted = self._trusted.resolve(params)
+        if trusted is None:
+            graphql_request = GraphQLRequest.from_params(
+                params, self._cache, max_query_bytes=self._max_query
+            )
+            compiled = self._cache.compile(graphql_request.query)
+        else:
+            graphql_request, compiled = trusted
         if compiled.errors:
             errors = [format_error(error, request_id) for error in compiled.errors]
             return {"errors": errors}, 400 if modern else 200
@@ -255,6 +269,8 @@ def _get_params(request: Request) -> dict[str, Any]:
         "query": query.get("query"),
         "operationName": query.get("operationName"),
     }
+    if "documentId" in query:
+        params["documentId"] = query["documentId"]
     for name in ("variables", "extensions"):
         text = query.get(name)
         if text:

@@ -2,9 +2,10 @@
 
 A storefront sends the same few documents over and over, so the endpoint keeps compiled
 documents (parsed, limit-checked, validated) in an LRU keyed by the query text, and by its
-SHA-256 for Apollo's automatic persisted queries. Execution then goes straight to
-graphql-core with the Strawberry schema; errors are formatted in one place, and anything
-unexpected is masked and logged with the request id.
+SHA-256 for Apollo's automatic persisted queries. The LRU is bounded in (estimated) bytes as
+well as entries, and a refused document is kept as its error messages only, never its AST.
+Execution then goes straight to graphql-core with the Strawberry schema; errors are formatted
+in one place, and anything unexpected is masked and logged with the request id.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from gateway.limits import LIMIT_CODE, OperationCost, check_limits
+from gateway.limits import (
+    DEFAULT_MAX_FIELD_MERGES,
+    DEFAULT_MAX_SELECTIONS,
+    LIMIT_CODE,
+    OperationCost,
+    check_limits,
+)
 from medusa_client import jsonio
 from medusa_client.errors import GatewayError
 from schema.build import FieldNotExposedError
@@ -48,6 +55,10 @@ _JSON: Final = "application/json"
 _GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 _TOO_MANY_TOKENS: Final = "tokens. Parsing aborted."
 _SUGGESTION: Final = re.compile(r" Did you mean .*\?$")
+#: Estimated bytes of a parsed and validated document per character of its text (measured
+#: with tracemalloc: ~60-120 for typical documents; graphql-core keeps every token).
+_AST_BYTES_PER_CHAR: Final = 150
+_ENTRY_OVERHEAD: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +79,22 @@ class DocumentCache:
         schema: GraphQLSchema,
         *,
         size: int,
+        max_bytes: int = 32_000_000,
         max_depth: int,
         max_aliases: int,
         max_tokens: int = 5_000,
         payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
         max_payment_mutations: int = 1,
         max_upstream_calls: int = 1_000,
+        max_selections: int = DEFAULT_MAX_SELECTIONS,
+        max_field_merges: int = DEFAULT_MAX_FIELD_MERGES,
         introspection: bool = True,
     ) -> None:
         self.schema = schema
         self._size = size
+        self._max_bytes = max_bytes
+        self._max_selections = max_selections
+        self._max_field_merges = max_field_merges
         self._max_depth = max_depth
         self._max_aliases = max_aliases
         self._max_tokens = max_tokens
@@ -89,20 +106,39 @@ class DocumentCache:
         self._hints = introspection
         if not introspection:
             self._rules += (NoSchemaIntrospectionCustomRule,)
-        self._documents: OrderedDict[str, CompiledDocument] = OrderedDict()
+        self._documents: OrderedDict[str, tuple[CompiledDocument, int]] = OrderedDict()
+        self._bytes = 0
         self._persisted: OrderedDict[str, str] = OrderedDict()
+        self._persisted_bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        """Estimated bytes the cached documents hold (for tests and metrics)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._documents)
 
     def compile(self, query: str) -> CompiledDocument:
         """The compiled form of `query`, from the cache when it was seen before."""
-        compiled = self._documents.get(query)
-        if compiled is not None:
+        cached = self._documents.get(query)
+        if cached is not None:
             self._documents.move_to_end(query)
-            return compiled
-        compiled = self._compile(query)
-        if self._size:
-            self._documents[query] = compiled
-            if len(self._documents) > self._size:
-                self._documents.popitem(last=False)
+            return cached[0]
+        compiled = self.compile_uncached(query)
+        if compiled.errors:
+            # The AST (every token of a hostile document) goes; the messages stay, so a
+            # refused document sent again is refused without parsing it again.
+            compiled = CompiledDocument(None, tuple(map(_detached, compiled.errors)), {})
+            cost = len(query) + _ENTRY_OVERHEAD + sum(len(e.message) for e in compiled.errors)
+        else:
+            cost = len(query) * _AST_BYTES_PER_CHAR + _ENTRY_OVERHEAD
+        if self._size and cost <= self._max_bytes:
+            self._documents[query] = (compiled, cost)
+            self._bytes += cost
+            while len(self._documents) > self._size or self._bytes > self._max_bytes:
+                _, (_, evicted) = self._documents.popitem(last=False)
+                self._bytes -= evicted
         return compiled
 
     def persisted(self, sha256: str) -> str | None:
@@ -111,11 +147,19 @@ class DocumentCache:
 
     def persist(self, sha256: str, query: str) -> None:
         """Register `query` under its hash (the caller checked the hash)."""
+        if sha256 in self._persisted or len(query) > self._max_bytes // 4:
+            return
         self._persisted[sha256] = query
-        if len(self._persisted) > max(self._size, 1):
-            self._persisted.popitem(last=False)
+        self._persisted_bytes += len(query)
+        # Texts only (their compiled forms are in the LRU): a quarter of the byte bound.
+        while len(self._persisted) > max(self._size, 1) or (
+            self._persisted_bytes > self._max_bytes // 4
+        ):
+            _, evicted = self._persisted.popitem(last=False)
+            self._persisted_bytes -= len(evicted)
 
-    def _compile(self, query: str) -> CompiledDocument:
+    def compile_uncached(self, query: str) -> CompiledDocument:
+        """Parse, limit-check and validate `query` (trusted documents are compiled once here)."""
         try:
             document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as syntax_error:
@@ -130,10 +174,13 @@ class DocumentCache:
             payment_fields=self._payment_fields,
             max_payment_mutations=self._max_payment_mutations,
             max_upstream_calls=self._max_upstream_calls,
+            max_selections=self._max_selections,
+            max_field_merges=self._max_field_merges,
             costs=costs,
         )
         if not errors:
-            errors = validate(self.schema, document, self._rules)
+            # Without hints graphql-core also skips computing them (edit distances per name).
+            errors = validate(self.schema, document, self._rules, hide_suggestions=not self._hints)
             for error in errors:
                 error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
                 if not self._hints:
@@ -146,6 +193,13 @@ class DocumentCache:
             if isinstance(d, OperationDefinitionNode)
         }
         return CompiledDocument(document, (), operations, costs)
+
+
+def _detached(error: GraphQLError) -> GraphQLError:
+    """The same error without its nodes and source, which hold the whole document."""
+    detached = GraphQLError(error.message, extensions=error.extensions)
+    detached.locations = error.locations
+    return detached
 
 
 class RequestProblem(Exception):

@@ -30,6 +30,8 @@ SECRETS = (KEY, TOKEN, COOKIE)
 #: Generous on 2 shared cores; hostile documents must cost milliseconds, not seconds.
 TIME_BOUND = 2.0
 JSON = "application/json"
+C = "CSRF_PREVENTION"
+PREFLIGHT = (b"x-apollo-operation-name", b"Q")
 MODERN = "application/graphql-response+json"
 PAY = (
     "mutation($input: CreatePaymentSessionInput!) "
@@ -114,16 +116,34 @@ CASES = [
     Case("json-number", 400, B, json=42),
     Case("json-null", 400, B, content=b"null"),
     Case("invalid-utf8", 400, B, content=b'{"query": "\xff\xfe"}'),
-    Case("text-plain", 415, B, content=b'{"query": "{ __typename }"}', content_type="text/plain"),
+    # A simple content type needs no CORS preflight: CSRF prevention refuses it first.
+    Case("text-plain", 400, C, content=b'{"query": "{ __typename }"}', content_type="text/plain"),
     Case(
         "form",
-        415,
-        B,
+        400,
+        C,
         content=b"query=%7B__typename%7D",
         content_type="application/x-www-form-urlencoded",
     ),
-    Case("no-content-type", 415, B, content=b'{"query": "{ __typename }"}', content_type=None),
-    Case("multipart", 415, B, content=b"--x--", content_type="multipart/form-data; boundary=x"),
+    Case("no-content-type", 400, C, content=b'{"query": "{ __typename }"}', content_type=None),
+    Case("multipart", 400, C, content=b"--x--", content_type="multipart/form-data; boundary=x"),
+    Case(
+        "text-plain-preflighted",
+        415,
+        B,
+        content=b'{"query": "{ __typename }"}',
+        content_type="text/plain",
+        headers=[PREFLIGHT],
+    ),
+    Case("get-not-preflighted", 400, C, method="GET", params={"query": "{ __typename }"}),
+    Case(
+        "get-empty-preflight-header",
+        400,
+        C,
+        method="GET",
+        params={"query": "{ __typename }"},
+        headers=[(b"apollo-require-preflight", b"")],
+    ),
     Case("empty-body", 400, B, content=b""),
     Case("whitespace-body", 400, B, content=b"   \n "),
     Case("no-query", 400, B, json={"variables": {}}),
@@ -194,7 +214,7 @@ CASES = [
         settings={"max_batch_size": 5},
     ),
     Case("batch-empty", 400, B, json=[], settings={"max_batch_size": 5}),
-    Case("get-mutation", 405, L, method="GET", params={"query": ONE}),
+    Case("get-mutation", 405, L, method="GET", params={"query": ONE}, headers=[PREFLIGHT]),
     Case(
         "get-mutation-by-name",
         405,
@@ -204,6 +224,7 @@ CASES = [
             "query": f"query Q {{ __typename }} {ONE.replace('mutation', 'mutation M', 1)}",
             "operationName": "M",
         },
+        headers=[PREFLIGHT],
     ),
     Case(
         "get-variables-not-json",
@@ -211,6 +232,7 @@ CASES = [
         B,
         method="GET",
         params={"query": QUERY, "variables": "{nope"},
+        headers=[PREFLIGHT],
     ),
     # -- operations and variables
     Case(
