@@ -6,8 +6,6 @@ by tests alike; tests inject an `httpx.MockTransport` or the sandbox through `tr
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
+from gateway.compile_lane import CompileLane
 from gateway.config import Settings, load_settings
 from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.endpoint import GraphQLEndpoint
@@ -85,6 +84,7 @@ def create_app(
         introspection=settings.introspection,
     )
     trusted = TrustedDocuments.from_settings(settings, cache)  # a bad manifest stops here
+    lane = CompileLane(cache)
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, profile.name, tracer_provider)
@@ -108,11 +108,11 @@ def create_app(
         if sandbox is not None:
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings)
-        watcher = None
-        if trusted.manifest is not None and settings.trusted_documents_reload_interval > 0:
-            watcher = asyncio.create_task(trusted.watch(settings.trusted_documents_reload_interval))
         try:
-            async with _http_client(settings, transport, observability) as http:
+            async with (
+                trusted.watching(settings.trusted_documents_reload_interval),
+                _http_client(settings, transport, observability) as http,
+            ):
                 app.state.medusa = MedusaClient(
                     http,
                     default_key=default_key,
@@ -130,10 +130,7 @@ def create_app(
                         settings.shutdown_grace,
                     )
         finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            lane.close()
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -153,6 +150,7 @@ def create_app(
         in_flight=in_flight,
         observability=observability,
         trusted=trusted,
+        lane=lane,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:

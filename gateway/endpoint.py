@@ -16,6 +16,7 @@ from graphql import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.compile_lane import CompileLane
 from gateway.config import Settings
 from gateway.csrf import CSRF_CODE, csrf_refusal
 from gateway.graphiql import GraphiQL
@@ -64,8 +65,10 @@ class GraphQLEndpoint:
         in_flight: InFlight | None = None,
         observability: Observability | None = None,
         trusted: TrustedDocuments | None = None,
+        lane: CompileLane | None = None,
     ) -> None:
         self._cache = cache
+        self._lane = lane or CompileLane(cache)
         self._trusted = trusted or TrustedDocuments("off", None, cache)
         self._csrf = settings.csrf_prevention
         self._schema = cache.schema
@@ -133,6 +136,8 @@ class GraphQLEndpoint:
                 params: object = _get_params(request)
             else:
                 params = await _post_params(request, self._max_body)
+            if not self._trusted.enforced:  # else raw documents are refused, never compiled
+                await self._lane.warm(params)
             headers = _forwarded_headers(request, request_id)
             if isinstance(params, list):
                 return await self._batch(params, request, headers, request_id, modern, seen=seen)

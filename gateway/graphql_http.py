@@ -121,11 +121,19 @@ class DocumentCache:
 
     def compile(self, query: str) -> CompiledDocument:
         """The compiled form of `query`, from the cache when it was seen before."""
+        cached = self.lookup(query)
+        return cached if cached is not None else self.store(query, self.compile_uncached(query))
+
+    def lookup(self, query: str) -> CompiledDocument | None:
+        """The cached compiled form of `query`, if any (marked as recently used)."""
         cached = self._documents.get(query)
-        if cached is not None:
-            self._documents.move_to_end(query)
-            return cached[0]
-        compiled = self.compile_uncached(query)
+        if cached is None:
+            return None
+        self._documents.move_to_end(query)
+        return cached[0]
+
+    def store(self, query: str, compiled: CompiledDocument) -> CompiledDocument:
+        """Keep `compiled` (from `compile_uncached(query)`) within the bounds; returns it."""
         if compiled.errors:
             # The AST (every token of a hostile document) goes; the messages stay, so a
             # refused document sent again is refused without parsing it again.
@@ -133,7 +141,7 @@ class DocumentCache:
             cost = len(query) + _ENTRY_OVERHEAD + sum(len(e.message) for e in compiled.errors)
         else:
             cost = len(query) * _AST_BYTES_PER_CHAR + _ENTRY_OVERHEAD
-        if self._size and cost <= self._max_bytes:
+        if self._size and cost <= self._max_bytes and query not in self._documents:
             self._documents[query] = (compiled, cost)
             self._bytes += cost
             while len(self._documents) > self._size or self._bytes > self._max_bytes:

@@ -22,10 +22,11 @@ and a bad new manifest is logged while the old one stays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -312,6 +313,20 @@ class TrustedDocuments:
             len(current),
         )
         return True
+
+    @contextlib.asynccontextmanager
+    async def watching(self, interval: float) -> AsyncIterator[None]:
+        """Reload the manifest when its file changes, for as long as the block runs."""
+        if self._manifest is None or interval <= 0:
+            yield
+            return
+        task = asyncio.create_task(self.watch(interval))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def watch(self, interval: float) -> None:
         """Poll the manifest file every `interval` seconds (until cancelled)."""

@@ -1,0 +1,220 @@
+"""The worst documents we could find within the limits, and what they cost everyone else.
+
+    python bench/hostile_documents.py            # both parts (~1 min)
+    python bench/hostile_documents.py --cost     # part 1 only
+
+Part 1 compiles each hostile shape (parse, limit checks, validation: what a cache miss costs)
+with the default limits of a production gateway, and prints its CPU time (best of 5) and how it
+ended. Each shape is sized to sit just inside the caps that bound validation's work
+(GATEWAY_MAX_SELECTIONS, GATEWAY_MAX_FIELD_MERGES, GATEWAY_MAX_TOKENS, depth, aliases), or just
+over one of them to show the refusal is cheap. The target: none above ~50 ms.
+
+Part 2 starts a real gateway (uvicorn, sandbox backend) and measures a trivial query's latency
+from one client, alone and then while 4 hostile clients send the worst shape, each time with a
+new operation name so that every request misses the document cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gateway.config import Settings
+from gateway.graphql_http import DocumentCache
+from schema.schema import build_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+TRIVIAL = {"query": "{ gateway { backendProfile } }"}
+
+
+def _fields(count: int, prefix: str = "f") -> str:
+    return " ".join(f"{prefix}{i}" for i in range(count))
+
+
+def shapes(n: int = 0) -> dict[str, str]:
+    """Hostile documents by name; `n` varies the text (a new cache key) without changing cost."""
+    name = f"H{n}"
+    sub = "cartPaymentCollection(cartId: $c) { paymentSessions { id } }"
+    deep = "paymentSessions { id status paymentCollection { id amount " * 5
+    return {
+        # The issue's document: 300 copies, refused by the merge cap before validation.
+        "repeat 300 x field{sub{id}} (refused)": f"query {name}($c: ID!) {{ {(sub + ' ') * 300}}}",
+        # Just inside the merge cap: 3 paths x C(37, 2) = 1,998 pairs.
+        "repeat 37 x field{sub{id}}": f"query {name}($c: ID!) {{ {(sub + ' ') * 37}}}",
+        "repeat 63 x __typename": f"query {name} {{ {'__typename ' * 63}}}",
+        "1000 unknown fields": f"query {name} {{ {_fields(999)} }}",
+        "1001 unknown fields (refused)": f"query {name} {{ {_fields(1001)} }}",
+        "62 fragments side by side, 15 fields each": (
+            f"query {name} {{ {' '.join(f'...F{i}' for i in range(62))} }} "
+            + " ".join(f"fragment F{i} on Query {{ {_fields(15, f'x{i}_')} }}" for i in range(62))
+        ),
+        "290 operations": " ".join(
+            f"query {name}_{i}($c: ID!) {{ cartPaymentCollection(cartId: $c) {{ id amount }} }}"
+            for i in range(290)
+        ),
+        "depth 15 through back-references": (
+            f"query {name}($c: ID!) {{ cartPaymentCollection(cartId: $c) {{ {deep}"
+            + "id " + "} } " * 5 + "} }"
+        ),
+        "1600-key JSON literal": (
+            f"mutation {name} {{ createPaymentSession(input: {{paymentCollectionId: \"p\", "
+            f"providerId: \"pp\", data: {{{' '.join(f'k{i}: {i}' for i in range(1600))}}}}}) "
+            "{ paymentSession { id } } }"
+        ),
+        "1600 repeated directives": (
+            f"query {name} {{ __typename {'@include(if: true) ' * 800} }}"
+        ),
+        "1200 unused variables": (
+            f"query {name}({' '.join(f'$v{i}: ID' for i in range(1200))}) {{ __typename }}"
+        ),
+        "list nested 2400 deep": (
+            f"query {name} {{ paymentProviders(regionId: {'[' * 2400}1{']' * 2400}) {{ id }} }}"
+        ),
+        "100 KB of comments": f"query {name} {{ __typename }}\n" + "# x\n" * 25_000,
+    }
+
+
+def cost(cache: DocumentCache, make: Callable[[int], str]) -> tuple[float, str]:
+    """Best-of-5 CPU milliseconds to compile, and the outcome."""
+    best = float("inf")
+    outcome = ""
+    for attempt in range(5):
+        document = make(attempt)
+        started = time.process_time()
+        try:
+            compiled = cache.compile_uncached(document)
+        except RecursionError:
+            outcome = "RecursionError"
+            continue
+        best = min(best, time.process_time() - started)
+        codes = sorted({str((e.extensions or {}).get("code")) for e in compiled.errors})
+        outcome = "accepted" if not codes else "refused " + ",".join(codes)
+    return best * 1_000, outcome
+
+
+def part_one() -> str:
+    settings = Settings(env="production", medusa_url="http://medusa.invalid")
+    cache = DocumentCache(
+        build_schema()._schema,
+        size=0,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        payment_fields=settings.payment_mutation_fields,
+        max_payment_mutations=settings.max_payment_mutations,
+        max_upstream_calls=settings.max_upstream_calls,
+        max_selections=settings.max_selections,
+        max_field_merges=settings.max_field_merges,
+        introspection=settings.introspection,
+    )
+    cost(cache, lambda n: f"query W{n} {{ __typename }}")  # warm up
+    rows = []
+    worst = ("", 0.0)
+    for label in shapes():
+        ms, outcome = cost(cache, lambda n, label=label: shapes(n)[label])  # type: ignore[misc]
+        rows.append(f"| {label} | {len(shapes()[label]):,} | {ms:.1f} | {outcome} |")
+        if ms > worst[1]:
+            worst = (label, ms)
+    print("| shape | bytes | CPU ms (best of 5) | outcome |")  # noqa: T201
+    print("|---|---:|---:|---|")  # noqa: T201
+    for row in rows:
+        print(row)  # noqa: T201
+    print(f"\nworst: {worst[0]} ({worst[1]:.1f} ms)")  # noqa: T201
+    return worst[0]
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def part_two(worst: str, seconds: float = 10.0) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_GRAPHIQL": "false",
+        "GATEWAY_INTROSPECTION": "false",
+        "GATEWAY_LOG_LEVEL": "warning",
+    }
+    server = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+        [sys.executable, "-m", "gateway"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(100):
+                try:
+                    client.post(url, json=TRIVIAL)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            alone = _latencies(client, url, seconds / 2)
+            stop = threading.Event()
+            hostile = [
+                threading.Thread(target=_hostile, args=(url, worst, index, stop))
+                for index in range(4)
+            ]
+            for thread in hostile:
+                thread.start()
+            time.sleep(0.5)
+            loaded = _latencies(client, url, seconds)
+            stop.set()
+            for thread in hostile:
+                thread.join()
+    finally:
+        server.terminate()
+        server.wait(10)
+    for label, values in (("alone", alone), ("with 4 hostile clients", loaded)):
+        values.sort()
+        p50 = statistics.median(values) * 1_000
+        p95 = values[int(len(values) * 0.95)] * 1_000
+        print(  # noqa: T201
+            f"trivial query {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(values)} requests)"
+        )
+
+
+def _latencies(client: httpx.Client, url: str, seconds: float) -> list[float]:
+    values = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        client.post(url, json=TRIVIAL).raise_for_status()
+        values.append(time.perf_counter() - started)
+    return values
+
+
+def _hostile(url: str, label: str, index: int, stop: threading.Event) -> None:
+    n = index * 1_000_000
+    with httpx.Client(timeout=30) as client:
+        while not stop.is_set():
+            n += 1
+            client.post(url, json={"query": shapes(n)[label]})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cost", action="store_true", help="part 1 only")
+    args = parser.parse_args()
+    worst = part_one()
+    if not args.cost:
+        print()  # noqa: T201
+        part_two(worst)
+
+
+if __name__ == "__main__":
+    main()
