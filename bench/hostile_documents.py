@@ -42,9 +42,18 @@ def _fields(count: int, prefix: str = "f") -> str:
     return " ".join(f"{prefix}{i}" for i in range(count))
 
 
-def shapes(n: int = 0) -> dict[str, str]:
-    """Hostile documents by name; `n` varies the text (a new cache key) without changing cost."""
+def shapes(n: int = 0, tokens: int = 4_000) -> dict[str, str]:
+    """Hostile documents by name; `n` varies the text (a new cache key) without changing cost.
+
+    The shapes bounded by the token limit are sized for `tokens` (the default limit).
+    """
     name = f"H{n}"
+
+    def fit(count_at_5000: int) -> int:
+        return count_at_5000 * tokens // 5_000
+
+    ops, keys, directives, variables = fit(200), fit(1600), fit(690), fit(1200)
+    nesting, comments = fit(2400), fit(4900)
     sub = "cartPaymentCollection(cartId: $c) { paymentSessions { id } }"
     deep = "paymentSessions { id status paymentCollection { id amount " * 5
     return {
@@ -53,35 +62,37 @@ def shapes(n: int = 0) -> dict[str, str]:
         # Just inside the merge cap: 3 paths x C(37, 2) = 1,998 pairs.
         "repeat 37 x field{sub{id}}": f"query {name}($c: ID!) {{ {(sub + ' ') * 37}}}",
         "repeat 63 x __typename": f"query {name} {{ {'__typename ' * 63}}}",
-        "1000 unknown fields": f"query {name} {{ {_fields(999)} }}",
+        "999 unknown fields": f"query {name} {{ {_fields(999)} }}",
         "1001 unknown fields (refused)": f"query {name} {{ {_fields(1001)} }}",
         "62 fragments side by side, 15 fields each": (
             f"query {name} {{ {' '.join(f'...F{i}' for i in range(62))} }} "
             + " ".join(f"fragment F{i} on Query {{ {_fields(15, f'x{i}_')} }}" for i in range(62))
         ),
-        "290 operations": " ".join(
+        f"{ops} operations": " ".join(
             f"query {name}_{i}($c: ID!) {{ cartPaymentCollection(cartId: $c) {{ id amount }} }}"
-            for i in range(290)
+            for i in range(ops)
         ),
         "depth 15 through back-references": (
             f"query {name}($c: ID!) {{ cartPaymentCollection(cartId: $c) {{ {deep}"
-            + "id " + "} } " * 5 + "} }"
+            + "id "
+            + "} } " * 5
+            + "} }"
         ),
-        "1600-key JSON literal": (
-            f"mutation {name} {{ createPaymentSession(input: {{paymentCollectionId: \"p\", "
-            f"providerId: \"pp\", data: {{{' '.join(f'k{i}: {i}' for i in range(1600))}}}}}) "
+        f"{keys}-key JSON literal": (
+            f'mutation {name} {{ createPaymentSession(input: {{paymentCollectionId: "p", '
+            f'providerId: "pp", data: {{{" ".join(f"k{i}: {i}" for i in range(keys))}}}}}) '
             "{ paymentSession { id } } }"
         ),
-        "1600 repeated directives": (
-            f"query {name} {{ __typename {'@include(if: true) ' * 800} }}"
+        f"{directives} repeated directives": (
+            f"query {name} {{ __typename {'@include(if: true) ' * directives} }}"
         ),
-        "1200 unused variables": (
-            f"query {name}({' '.join(f'$v{i}: ID' for i in range(1200))}) {{ __typename }}"
+        f"{variables} unused variables": (
+            f"query {name}({' '.join(f'$v{i}: ID' for i in range(variables))}) {{ __typename }}"
         ),
-        "list nested 2400 deep": (
-            f"query {name} {{ paymentProviders(regionId: {'[' * 2400}1{']' * 2400}) {{ id }} }}"
+        f"list nested {nesting} deep": (
+            f"query {name} {{ paymentProviders(regionId: {'[' * nesting}1{']' * nesting}) {{ id }} }}"
         ),
-        "100 KB of comments": f"query {name} {{ __typename }}\n" + "# x\n" * 25_000,
+        f"{comments} comment lines": f"query {name} {{ __typename }}\n" + "# x\n" * comments,
     }
 
 
@@ -104,6 +115,7 @@ def cost(cache: DocumentCache, make: Callable[[int], str]) -> tuple[float, str]:
 
 
 def part_one() -> str:
+    """Print each shape's compile cost; return the worst shape's name."""
     settings = Settings(env="production", medusa_url="http://medusa.invalid")
     cache = DocumentCache(
         build_schema()._schema,
@@ -121,16 +133,17 @@ def part_one() -> str:
     cost(cache, lambda n: f"query W{n} {{ __typename }}")  # warm up
     rows = []
     worst = ("", 0.0)
-    for label in shapes():
-        ms, outcome = cost(cache, lambda n, label=label: shapes(n)[label])  # type: ignore[misc]
-        rows.append(f"| {label} | {len(shapes()[label]):,} | {ms:.1f} | {outcome} |")
+    tokens = settings.max_tokens
+    for label, document in shapes(tokens=tokens).items():
+        ms, outcome = cost(cache, lambda n, label=label: shapes(n, tokens)[label])  # type: ignore[misc]
+        rows.append(f"| {label} | {len(document):,} | {ms:.1f} | {outcome} |")
         if ms > worst[1]:
             worst = (label, ms)
-    print("| shape | bytes | CPU ms (best of 5) | outcome |")  # noqa: T201
-    print("|---|---:|---:|---|")  # noqa: T201
+    print("| shape | bytes | CPU ms (best of 5) | outcome |")
+    print("|---|---:|---:|---|")
     for row in rows:
-        print(row)  # noqa: T201
-    print(f"\nworst: {worst[0]} ({worst[1]:.1f} ms)")  # noqa: T201
+        print(row)
+    print(f"\nworst: {worst[0]} ({worst[1]:.1f} ms; GATEWAY_MAX_TOKENS={tokens})")
     return worst[0]
 
 
@@ -143,6 +156,7 @@ def _free_port() -> int:
 
 
 def part_two(worst: str, seconds: float = 10.0) -> None:
+    """Print a trivial query's latency alone, then with 4 clients sending `worst`."""
     port = _free_port()
     env = {
         **os.environ,
@@ -151,7 +165,7 @@ def part_two(worst: str, seconds: float = 10.0) -> None:
         "GATEWAY_INTROSPECTION": "false",
         "GATEWAY_LOG_LEVEL": "warning",
     }
-    server = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+    server = subprocess.Popen(  # our own interpreter and module
         [sys.executable, "-m", "gateway"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}/graphql"
@@ -183,9 +197,7 @@ def part_two(worst: str, seconds: float = 10.0) -> None:
         values.sort()
         p50 = statistics.median(values) * 1_000
         p95 = values[int(len(values) * 0.95)] * 1_000
-        print(  # noqa: T201
-            f"trivial query {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(values)} requests)"
-        )
+        print(f"trivial query {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(values)} requests)")
 
 
 def _latencies(client: httpx.Client, url: str, seconds: float) -> list[float]:
@@ -203,16 +215,17 @@ def _hostile(url: str, label: str, index: int, stop: threading.Event) -> None:
     with httpx.Client(timeout=30) as client:
         while not stop.is_set():
             n += 1
-            client.post(url, json={"query": shapes(n)[label]})
+            client.post(url, json={"query": shapes(n, Settings().max_tokens)[label]})
 
 
 def main() -> None:
+    """Run part 1, then part 2 unless --cost."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cost", action="store_true", help="part 1 only")
     args = parser.parse_args()
     worst = part_one()
     if not args.cost:
-        print()  # noqa: T201
+        print()
         part_two(worst)
 
 

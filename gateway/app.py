@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 from fastapi import FastAPI
+from graphql import GraphQLSchema
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,7 +39,7 @@ from schema.verify import ProjectionMonitor
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "document_cache"]
 
 _log = logging.getLogger("gateway")
 
@@ -55,6 +56,24 @@ def backend_profile(settings: Settings) -> BackendProfile:
     return profile_named(settings.backend_profile)
 
 
+def document_cache(settings: Settings, schema: GraphQLSchema) -> DocumentCache:
+    """The document cache with the limits the settings name (also compiles the manifest)."""
+    return DocumentCache(
+        schema,
+        size=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        payment_fields=settings.payment_mutation_fields,
+        max_payment_mutations=settings.max_payment_mutations,
+        max_upstream_calls=settings.max_upstream_calls,
+        max_selections=settings.max_selections,
+        max_field_merges=settings.max_field_merges,
+        introspection=settings.introspection,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -69,20 +88,7 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     profile = backend_profile(settings)
     schema = build_schema()
-    cache = DocumentCache(
-        schema._schema,
-        size=settings.document_cache_size,
-        max_bytes=settings.document_cache_bytes,
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
-        max_payment_mutations=settings.max_payment_mutations,
-        max_upstream_calls=settings.max_upstream_calls,
-        max_selections=settings.max_selections,
-        max_field_merges=settings.max_field_merges,
-        introspection=settings.introspection,
-    )
+    cache = document_cache(settings, schema._schema)
     trusted = TrustedDocuments.from_settings(settings, cache)  # a bad manifest stops here
     lane = CompileLane(cache)
     in_flight = InFlight(settings.max_in_flight)

@@ -18,7 +18,7 @@ from gateway.graphql_http import DocumentCache
 __all__ = ["CompileLane"]
 
 #: Documents shorter than this compile inline: a few ms at most, less than the hop's latency.
-MIN_CHARS: Final = 2_000
+MIN_CHARS: Final = 1_000
 
 
 class CompileLane:

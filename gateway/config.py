@@ -148,7 +148,7 @@ class Settings(BaseSettings):
         description="Largest accepted POST body (query + variables), in bytes.",
     )
     max_tokens: int = Field(
-        default=5_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
+        default=4_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
     )
     max_payment_mutations: int = Field(
         default=1,

@@ -82,7 +82,7 @@ class DocumentCache:
         max_bytes: int = 32_000_000,
         max_depth: int,
         max_aliases: int,
-        max_tokens: int = 5_000,
+        max_tokens: int = 4_000,
         payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
         max_payment_mutations: int = 1,
         max_upstream_calls: int = 1_000,
