@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,6 +180,63 @@ CASES = [
         accept=MODERN,
     ),
     Case("deep-back-references", 400, L, json={"query": deep(10)}, accept=MODERN),
+    # Quadratic validation: one field repeated (valid, under depth and aliases), fragments side
+    # by side, a big unused fragment: refused by the structural caps before validation runs.
+    Case(
+        "repeated-field-300",
+        400,
+        L,
+        json={
+            "query": "query($c: ID!) { " + "cartPaymentCollection(cartId: $c) { id } " * 300 + "}"
+        },
+        accept=MODERN,
+    ),
+    Case(
+        "fragments-side-by-side",
+        400,
+        L,
+        json={
+            "query": "{ "
+            + " ".join(f"...F{i}" for i in range(100))
+            + " } "
+            + " ".join(f"fragment F{i} on Query {{ __typename }}" for i in range(100))
+        },
+        accept=MODERN,
+    ),
+    Case(
+        "unused-fragment-1001-fields",
+        400,
+        L,
+        json={
+            "query": "{ __typename } fragment U on Query { "
+            + " ".join(f"f{i}" for i in range(1_001))
+            + " }"
+        },
+        accept=MODERN,
+    ),
+    # Trusted documents: refused before anything is compiled or called.
+    Case(
+        "raw-document-require-id",
+        400,
+        "PERSISTED_QUERY_ID_REQUIRED",
+        json={"query": ONE},
+        settings={"trusted_documents": "MANIFEST", "trusted_documents_mode": "require-id"},
+    ),
+    Case(
+        "raw-document-not-in-safelist",
+        400,
+        "PERSISTED_QUERY_NOT_IN_LIST",
+        json={"query": ONE},
+        settings={"trusted_documents": "MANIFEST", "trusted_documents_mode": "safelist"},
+    ),
+    Case(
+        "unknown-document-id",
+        400,
+        "PERSISTED_QUERY_NOT_FOUND",
+        json={"documentId": "sha256:" + "f" * 64},
+        settings={"trusted_documents": "MANIFEST", "trusted_documents_mode": "require-id"},
+    ),
+    Case("document-id-not-a-string", 400, B, json={"documentId": ["x"]}),
     Case("fragment-fan-out", 400, L, json={"query": fan_out(40)}, accept=MODERN),
     Case("dense-fragment-cycle", 400, L, json={"query": dense_cycle(14)}, accept=MODERN),
     Case(
@@ -403,9 +461,19 @@ def test_the_battery_has_at_least_forty_distinct_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_hostile_input_is_refused_quickly_cleanly_and_for_free(
-    case: Case, gateway: GatewayFactory, medusa: FakeMedusa, caplog: pytest.LogCaptureFixture
+    case: Case,
+    gateway: GatewayFactory,
+    medusa: FakeMedusa,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
-    client = gateway(**case.settings)
+    settings = dict(case.settings)
+    if settings.get("trusted_documents") == "MANIFEST":  # one listed query, not the mutation
+        listed = "query Listed { __typename }"
+        manifest = tmp_path / "persisted-documents.json"
+        manifest.write_text(json.dumps({hashlib.sha256(listed.encode()).hexdigest(): listed}))
+        settings["trusted_documents"] = manifest
+    client = gateway(**settings)
     caplog.set_level(logging.DEBUG)
     started = time.perf_counter()
     response = _send(client, case)
