@@ -22,11 +22,13 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
+    ValidationRule,
     execute,
     parse,
     specified_rules,
@@ -54,11 +56,34 @@ _log = logging.getLogger("gateway.graphql")
 _JSON: Final = "application/json"
 _GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 _TOO_MANY_TOKENS: Final = "tokens. Parsing aborted."
-_SUGGESTION: Final = re.compile(r" Did you mean .*\?$")
 #: Estimated bytes of a parsed and validated document per character of its text (measured
 #: with tracemalloc: ~60-120 for typical documents; graphql-core keeps every token).
 _AST_BYTES_PER_CHAR: Final = 150
 _ENTRY_OVERHEAD: Final = 1_000
+#: graphql-core appends "Did you mean ...?" (validation rules, variable coercion, enum values)
+#: at the end of a message; everything from there on names schema items the client did not.
+_SUGGESTION: Final = re.compile(r"\s*Did you mean\b.*", re.DOTALL)
+
+
+def strip_suggestions(message: str) -> str:
+    """`message` without graphql-core's "Did you mean ...?" suggestions."""
+    return _SUGGESTION.sub("", message)
+
+
+class NoFederationSdlRule(ValidationRule):
+    """Refuses `_service` (the federation SDL) as if the field did not exist.
+
+    `_service { sdl }` prints the whole schema: with GATEWAY_FEDERATION_SDL off it must not
+    answer, whatever GATEWAY_INTROSPECTION says.
+    """
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        """Report `_service` selected on the query root."""
+        if node.name.value == "_service" and (
+            self.context.get_parent_type() is self.context.schema.query_type
+        ):
+            message = "Cannot query field '_service' on type 'Query'."
+            self.report_error(GraphQLError(message, node))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +114,8 @@ class DocumentCache:
         max_selections: int = DEFAULT_MAX_SELECTIONS,
         max_field_merges: int = DEFAULT_MAX_FIELD_MERGES,
         introspection: bool = True,
+        federation_sdl: bool = True,
+        hints: bool | None = None,
     ) -> None:
         self.schema = schema
         self._size = size
@@ -103,9 +130,11 @@ class DocumentCache:
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
         # Without introspection, "Did you mean ...?" hints would leak the schema's names.
-        self._hints = introspection
+        self.hints = introspection if hints is None else hints
         if not introspection:
             self._rules += (NoSchemaIntrospectionCustomRule,)
+        if not federation_sdl:
+            self._rules += (NoFederationSdlRule,)
         self._documents: OrderedDict[str, tuple[CompiledDocument, int]] = OrderedDict()
         self._bytes = 0
         self._persisted: OrderedDict[str, str] = OrderedDict()
@@ -188,11 +217,11 @@ class DocumentCache:
         )
         if not errors:
             # Without hints graphql-core also skips computing them (edit distances per name).
-            errors = validate(self.schema, document, self._rules, hide_suggestions=not self._hints)
+            errors = validate(self.schema, document, self._rules, hide_suggestions=not self.hints)
             for error in errors:
                 error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-                if not self._hints:
-                    error.message = _SUGGESTION.sub("", error.message)
+                if not self.hints:
+                    error.message = strip_suggestions(error.message)
         if errors:
             return CompiledDocument(None, tuple(errors), {})
         operations = {
@@ -316,10 +345,14 @@ async def run(
     return result
 
 
-def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked."""
+def format_error(error: GraphQLError, request_id: str, *, hints: bool = True) -> dict[str, Any]:
+    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked.
+
+    `hints=False` (production) strips graphql-core's "Did you mean ...?" suggestions from
+    every message, including the variable-coercion errors raised at execution.
+    """
     original = error.original_error
-    message = error.message
+    message = error.message if hints else strip_suggestions(error.message)
     extensions: dict[str, Any]
     if isinstance(original, GatewayError | FieldNotExposedError):
         message = original.message if isinstance(original, GatewayError) else str(original)
