@@ -271,16 +271,14 @@ class TrustedDocuments:
     def _hit(
         self, document: TrustedDocument, params: dict[str, Any]
     ) -> tuple[GraphQLRequest, CompiledDocument]:
+        variables = params.get("variables")
+        operation_name = params.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestProblem(400, "`variables` must be an object.")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestProblem(400, "`operationName` must be a string.")
         self._count(document.id, document.name, "hit")
-        checked = {
-            "query": document.text,
-            "variables": params.get("variables"),
-            "operationName": params.get("operationName"),
-        }
-        request = GraphQLRequest.from_params(
-            checked, self._cache, max_query_bytes=len(document.text)
-        )
-        return request, document.compiled
+        return GraphQLRequest(document.text, variables, operation_name), document.compiled
 
     def _count(self, document_id: str, name: str, outcome: str) -> None:
         key = (document_id, name, outcome)
