@@ -38,7 +38,12 @@ from gateway.limits import LIMIT_CODE, OperationCost, cost_problems
 from gateway.observability import BATCH, Observability, Observation
 from gateway.trusted_documents import TrustedDocuments
 from medusa_client import jsonio
-from medusa_client.client import ForwardedHeaders, MedusaClient, unsafe_header
+from medusa_client.client import (
+    ForwardedHeaders,
+    MedusaClient,
+    duplicate_credential,
+    unsafe_header,
+)
 from medusa_client.profiles import BackendProfile
 from schema.context import GatewayContext
 from schema.verify import ProjectionMonitor
@@ -49,6 +54,11 @@ _log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 #: GET parameters that make a request an operation (else GET /graphql serves GraphiQL).
 _OPERATION_PARAMS: Final = frozenset({"query", "extensions", "documentId"})
+#: Forwarding such a number faithfully is impossible: refused, never turned into null.
+_NON_FINITE: Final = (
+    "The request holds NaN, Infinity or a number beyond a double's range (like 1e400): "
+    "JSON has no such values, so they cannot be forwarded exactly."
+)
 
 
 class GraphQLEndpoint:
@@ -83,6 +93,7 @@ class GraphQLEndpoint:
         self._max_upstream_calls = settings.max_upstream_calls
         self._max_reads = settings.max_backend_reads
         self._max_relations = settings.max_relation_expansions
+        self._forward_cookies = frozenset(settings.forward_cookies)
         self.in_flight = in_flight or InFlight(settings.max_in_flight)
         self._observability = observability or Observability.disabled()
 
@@ -138,7 +149,7 @@ class GraphQLEndpoint:
                 params = await _post_params(request, self._max_body)
             if not self._trusted.enforced:  # else raw documents are refused, never compiled
                 await self._lane.warm(params)
-            headers = _forwarded_headers(request, request_id)
+            headers = _forwarded_headers(request, request_id, self._forward_cookies)
             if isinstance(params, list):
                 return await self._batch(params, request, headers, request_id, modern, seen=seen)
             prepared = self._prepare(params, request.method, request_id, modern)
@@ -256,13 +267,20 @@ class _Prepared:
     operation: OperationDefinitionNode
 
 
-def _forwarded_headers(request: Request, request_id: str) -> ForwardedHeaders:
+def _forwarded_headers(
+    request: Request, request_id: str, cookies: frozenset[str]
+) -> ForwardedHeaders:
     """The allow-listed headers, or a 400 naming (never echoing) one that cannot be forwarded."""
-    bad = unsafe_header(request.headers.raw)
+    raw = request.headers.raw
+    bad = unsafe_header(raw)
     if bad is not None:
         msg = f"Header `{bad}` has control or non-ASCII characters; it cannot be forwarded."
         raise RequestProblem(400, msg)
-    return ForwardedHeaders.from_raw(request.headers.raw, request_id=request_id)
+    twice = duplicate_credential(raw)
+    if twice is not None:
+        msg = f"Header `{twice}` was sent more than once; send one credential of each kind."
+        raise RequestProblem(400, msg)
+    return ForwardedHeaders.from_raw(raw, request_id=request_id, cookies=cookies)
 
 
 def _request_id(request: Request) -> str:
@@ -288,6 +306,8 @@ def _get_params(request: Request) -> dict[str, Any]:
                 params[name] = jsonio.loads(text)
             except jsonio.JSONTooComplex:
                 raise RequestProblem(400, f"`{name}` is nested too deeply.") from None
+            except jsonio.NonFiniteNumber:
+                raise RequestProblem(400, _NON_FINITE, "BAD_USER_INPUT") from None
             except ValueError:
                 raise RequestProblem(400, f"`{name}` is not valid JSON.") from None
     return params
@@ -309,6 +329,8 @@ async def _post_params(request: Request, limit: int) -> object:
         params = jsonio.loads(bytes(body))
     except jsonio.JSONTooComplex:
         raise RequestProblem(400, "The request body is nested too deeply.") from None
+    except jsonio.NonFiniteNumber:
+        raise RequestProblem(400, _NON_FINITE, "BAD_USER_INPUT") from None
     except ValueError:
         raise RequestProblem(400, "The request body is not valid JSON.") from None
     return params

@@ -48,7 +48,9 @@ LIMIT_CODE: Final = "OPERATION_LIMIT"
 #: An upper bound: paymentProviders for one region twice is read once by its DataLoader.
 UPSTREAM_CALLS: Final[Mapping[str, int]] = {
     "createPaymentSession": 1,
-    "initiatePaymentSession": 2,  # get-or-create the collection, then the session
+    # Read the cart's region and its providers (refused input creates nothing), then
+    # get-or-create the collection, then the session.
+    "initiatePaymentSession": 4,
     "paymentProviders": 1,
     "cartPaymentCollection": 1,
 }

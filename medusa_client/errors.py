@@ -2,7 +2,8 @@
 
     GatewayError                      extensions.code is the class's `code`
     ├── RequestError                  the client's request is wrong; nothing was sent
-    │   └── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    │   ├── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    │   └── ProviderNotInRegion           BAD_USER_INPUT, as Medusa answers it (nothing created)
     ├── BackendRejected               Medusa answered 4xx/5xx (built by `from_medusa`)
     │   ├── PUBLISHABLE_KEY_INVALID / BAD_USER_INPUT / FORBIDDEN / UNAUTHENTICATED
     │   └── NOT_FOUND / CONFLICT / PAYMENT_AUTHORIZATION_FAILED / BACKEND_ERROR
@@ -31,6 +32,7 @@ __all__ = [
     "ExpansionLimitExceeded",
     "GatewayError",
     "OperationLimitExceeded",
+    "ProviderNotInRegion",
     "PublishableKeyRequired",
     "ReadBudgetExceeded",
     "RequestError",
@@ -71,6 +73,27 @@ class PublishableKeyRequired(RequestError):
             "A Medusa publishable API key is required: send the `x-publishable-api-key` header "
             "or configure GATEWAY_PUBLISHABLE_KEY."
         )
+
+
+class ProviderNotInRegion(RequestError):
+    """The cart's region does not offer the provider: Medusa's own refusal, made first.
+
+    Medusa 2.21 checks the region only after the payment collection exists, so asking it would
+    leave a new, empty collection behind; the gateway checks before creating anything and
+    answers what Medusa would (same message, `invalid_data`).
+    """
+
+    code = "BAD_USER_INPUT"
+    retryable = True
+
+    def __init__(self, provider_id: str, region_id: str) -> None:
+        super().__init__(
+            f"Payment provider {provider_id} is not enabled in the cart's region {region_id}."
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        """The shape of Medusa's own 400 `invalid_data` answer to this input."""
+        return {**super().extensions(), "medusa": {"status": 400, "type": "invalid_data"}}
 
 
 class OperationLimitExceeded(GatewayError):

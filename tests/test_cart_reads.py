@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from gateway.app import create_app
+from gateway.config import Settings
 from medusa_client.client import ForwardedHeaders, MedusaClient
 from medusa_client.profiles import profile_named
+from sandbox.emulator import SandboxState, create_sandbox_app
 from schema.loaders import CartLoader
 from schema.projection import plan_cart_fields
 from tests.conftest import FakeMedusa, GatewayFactory
@@ -33,7 +38,9 @@ COLLECTION: dict[str, Any] = {
 }
 
 
-def cart_backend(carts: dict[str, dict[str, Any] | None]) -> Any:
+def cart_backend(
+    carts: dict[str, dict[str, Any] | None],
+) -> Callable[[httpx.Request], httpx.Response]:
     """A fake Medusa answering the cart, collection, session and provider routes."""
 
     def respond(request: httpx.Request) -> httpx.Response:
@@ -44,6 +51,8 @@ def cart_backend(carts: dict[str, dict[str, Any] | None]) -> Any:
                 body = {"type": "not_found", "message": f"Cart with id '{cart_id}' not found"}
                 return httpx.Response(404, json=body)
             cart: dict[str, Any] = {"id": cart_id}
+            if "region_id" in query_of(request).get("fields", ""):
+                cart["region_id"] = "reg_01A"
             collection = carts[cart_id]
             if collection is not None:
                 cart["payment_collection"] = collection
@@ -310,7 +319,7 @@ INITIATE = (
 def test_initiate_creates_or_gets_the_collection_then_the_session(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    medusa.respond = cart_backend({})
+    medusa.respond = cart_backend({"cart_01A": None})
     variables = {"i": {"cartId": "cart_01A", "providerId": "pp_system_default", "data": {"k": 1}}}
     body = gateway().post("/graphql", json={"query": INITIATE, "variables": variables}).json()
     assert "errors" not in body, body
@@ -318,7 +327,11 @@ def test_initiate_creates_or_gets_the_collection_then_the_session(
         "paymentCollection": {"id": "pay_col_01A"},
         "paymentSession": {"id": "payses_01A", "status": "PENDING"},
     }
-    first, second = medusa.requests
+    cart, providers, first, second = medusa.requests
+    assert (cart.method, cart.url.path) == ("GET", "/store/carts/cart_01A")
+    assert query_of(cart)["fields"] == "region_id,completed_at"
+    assert (providers.method, providers.url.path) == ("GET", "/store/payment-providers")
+    assert query_of(providers)["region_id"] == "reg_01A"
     assert (first.method, first.url.path) == ("POST", "/store/payment-collections")
     assert json.loads(first.content) == {"cart_id": "cart_01A"}
     assert (second.method, second.url.path) == (
@@ -356,7 +369,7 @@ def test_initiate_stops_when_the_collection_cannot_be_had(
     body = gateway().post("/graphql", json={"query": INITIATE, "variables": variables}).json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    assert [r.url.path for r in medusa.requests] == ["/store/payment-collections"]
+    assert [r.url.path for r in medusa.requests] == ["/store/carts/cart_01A"]
 
 
 def test_a_later_load_needing_more_paths_reads_the_cart_again() -> None:
@@ -448,3 +461,116 @@ def test_a_malformed_representation_is_bad_input_on_its_item_only(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert says in error["message"]
     assert [r.url.path for r in medusa.requests] == ["/store/carts/cart_01A"]
+
+
+# -- initiatePaymentSession: the provider is checked before anything is created --------------
+
+
+def initiate(client: Any, provider: str = "pp_system_default", cart: str = "cart_01A") -> Any:
+    variables = {"i": {"cartId": cart, "providerId": provider}}
+    return client.post("/graphql", json={"query": INITIATE, "variables": variables}).json()
+
+
+def writes(medusa: FakeMedusa) -> list[str]:
+    return [r.url.path for r in medusa.requests if r.method != "GET"]
+
+
+def test_a_provider_the_region_does_not_offer_creates_nothing(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    medusa.respond = cart_backend({"cart_01A": None})
+    body = initiate(gateway(), "pp_stripe_stripe")
+    assert body["data"] is None
+    error = body["errors"][0]
+    # What Medusa 2.21.2 answers (recordings/f_provider_not_enabled.json), without its
+    # side effect: the collection it would have created first.
+    assert error["message"] == (
+        "Payment provider pp_stripe_stripe is not enabled in the cart's region reg_01A."
+    )
+    assert error["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "retryable": True,
+        "medusa": {"status": 400, "type": "invalid_data"},
+    }
+    assert writes(medusa) == []
+
+
+def test_the_region_providers_are_cached_for_acceptance_only(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    medusa.respond = cart_backend({"cart_01A": None})
+    client = gateway()
+    assert "errors" not in initiate(client)
+    assert "errors" not in initiate(client)
+    providers = calls(medusa, "/store/payment-providers")
+    assert len(providers) == 1  # the second call trusted the cached list
+    assert "errors" in initiate(client, "pp_other")
+    # A refusal is made on a fresh read, never on the cached list alone.
+    assert len(calls(medusa, "/store/payment-providers")) == 2
+    assert writes(medusa).count("/store/payment-collections") == 2
+
+
+def test_the_provider_cache_can_be_turned_off(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
+    medusa.respond = cart_backend({"cart_01A": None})
+    client = gateway(provider_cache_seconds=0)
+    initiate(client)
+    initiate(client)
+    assert len(calls(medusa, "/store/payment-providers")) == 2
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [
+        {"id": "cart_01A", "region_id": "reg_01A", "completed_at": "2026-11-23T21:31:21.926Z"},
+        {"id": "cart_01A", "region_id": None},
+        {"id": "cart_01A"},
+    ],
+    ids=["completed", "no-region", "region-not-returned"],
+)
+def test_medusa_decides_when_it_would_not_check_the_region(
+    gateway: GatewayFactory, medusa: FakeMedusa, cart: dict[str, Any]
+) -> None:
+    backend = cart_backend({})
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/store/carts/"):
+            return httpx.Response(200, json={"cart": cart})
+        return backend(request)
+
+    medusa.respond = respond
+    assert "errors" not in initiate(gateway(), "pp_anything")
+    assert calls(medusa, "/store/payment-providers") == []
+    assert len(writes(medusa)) == 2
+
+
+def test_a_region_with_a_full_page_of_providers_is_left_to_medusa(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    backend = cart_backend({"cart_01A": None})
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/store/payment-providers":
+            rows = [{"id": f"pp_{i}"} for i in range(int(query_of(request)["limit"]))]
+            return httpx.Response(200, json={"payment_providers": rows, "count": 500})
+        return backend(request)
+
+    medusa.respond = respond
+    assert "errors" not in initiate(gateway(), "pp_not_on_the_first_page")
+    assert len(writes(medusa)) == 2
+
+
+def test_the_sandbox_answers_the_check_and_a_refusal_creates_nothing() -> None:
+    state = SandboxState.seeded()
+    transport = httpx.ASGITransport(app=create_sandbox_app(state, allowed=None))
+    settings = Settings(medusa_url="http://sandbox.test", publishable_key=state.publishable_key)
+    with TestClient(create_app(settings, transport=transport)) as client:
+        body = initiate(client, "pp_stripe_stripe", cart=state.demo_cart_id)
+        assert body["errors"][0]["message"] == (
+            f"Payment provider pp_stripe_stripe is not enabled in the cart's region "
+            f"{state.region_id}."
+        )
+        assert state.carts[state.demo_cart_id]["payment_collection_id"] is None
+        assert len(state.collections) == 2  # the seeded ones only
+        body = initiate(client, "pp_system_default", cart=state.demo_cart_id)
+        assert "errors" not in body, body
+        assert state.carts[state.demo_cart_id]["payment_collection_id"] is not None

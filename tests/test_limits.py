@@ -312,7 +312,7 @@ def test_costs_are_counted_per_operation_by_response_key() -> None:
         "b: initiatePaymentSession { x } } "
         'query Q { p: paymentProviders(regionId: "r") { id } gateway { backendProfile } }'
     )
-    assert costs == {"M": OperationCost(2, 3), "Q": OperationCost(0, 1)}
+    assert costs == {"M": OperationCost(2, 5), "Q": OperationCost(0, 1)}
 
 
 def test_a_query_field_named_like_a_payment_mutation_is_not_one() -> None:

@@ -86,10 +86,10 @@ def test_payment_mutations_hidden_in_fragments_are_counted(
 def test_the_upstream_call_budget_bounds_queries_too(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    reads = " ".join(f'p{i}: paymentProviders(regionId: "reg_{i}") {{ id }}' for i in range(5))
+    reads = " ".join(f'p{i}: paymentProviders(regionId: "reg_{i}") {{ id }}' for i in range(7))
     response = gateway().post("/graphql", json={"query": f"{{ {reads} }}"})
     assert code_of(response) == "OPERATION_LIMIT"
-    assert "would make 5 backend calls; the maximum is 4" in response.text
+    assert "would make 7 backend calls; the maximum is 6" in response.text
     assert medusa.requests == []
 
 

@@ -25,8 +25,7 @@ import httpx
 import pytest
 import uvloop
 
-from medusa_client import transport as transport_module
-from medusa_client.transport import KeepAliveTransport
+from medusa_client.transport import KeepAliveTransport, ResponseTooLarge
 
 # -- a scriptable HTTP/1.1 server -------------------------------------------------------------
 
@@ -162,10 +161,15 @@ def client(
     read: float = 1.0,
     pool: float = 1.0,
     connect: float = 1.0,
+    max_response_bytes: int = 2_000_000,
 ) -> httpx.AsyncClient:
     """The gateway's shape: one AsyncClient on a KeepAliveTransport (see gateway.app)."""
     return httpx.AsyncClient(
-        transport=KeepAliveTransport(max_connections=max_connections, keepalive_expiry=expiry),
+        transport=KeepAliveTransport(
+            max_connections=max_connections,
+            keepalive_expiry=expiry,
+            max_response_bytes=max_response_bytes,
+        ),
         base_url=f"http://127.0.0.1:{server.port}",
         timeout=httpx.Timeout(connect=connect, read=read, write=1.0, pool=pool),
         follow_redirects=False,
@@ -842,11 +846,7 @@ def test_a_second_answer_to_one_request_is_not_merged_into_it(loop_factory: Loop
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_a_too_large_answer_is_a_protocol_error(
-    chunked: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(transport_module, "_MAX_RESPONSE_BYTES", 10)
-
+def test_a_too_large_answer_is_a_protocol_error(chunked: bool) -> None:
     async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
         size = int(request.target[1:])
         if chunked:
@@ -859,9 +859,9 @@ def test_a_too_large_answer_is_a_protocol_error(
         return True
 
     async def scenario(server: Server) -> None:
-        async with client(server, max_connections=1) as http:
+        async with client(server, max_connections=1, max_response_bytes=10) as http:
             assert (await http.get("/10")).content == b"x" * 10  # exactly at the limit
-            with pytest.raises(httpx.RemoteProtocolError, match="too large"):
+            with pytest.raises(ResponseTooLarge, match="too large"):
                 await http.get("/11")
             assert (await http.get("/3")).content == b"xxx"
 
