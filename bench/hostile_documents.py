@@ -30,6 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.app import document_cache
 from gateway.config import Settings
 from gateway.graphql_http import DocumentCache
 from schema.schema import build_schema
@@ -117,19 +118,7 @@ def cost(cache: DocumentCache, make: Callable[[int], str]) -> tuple[float, str]:
 def part_one() -> str:
     """Print each shape's compile cost; return the worst shape's name."""
     settings = Settings(env="production", medusa_url="http://medusa.invalid")
-    cache = DocumentCache(
-        build_schema()._schema,
-        size=0,
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
-        max_payment_mutations=settings.max_payment_mutations,
-        max_upstream_calls=settings.max_upstream_calls,
-        max_selections=settings.max_selections,
-        max_field_merges=settings.max_field_merges,
-        introspection=settings.introspection,
-    )
+    cache = document_cache(settings.model_copy(update={"document_cache_size": 0}), build_schema())
     cost(cache, lambda n: f"query W{n} {{ __typename }}")  # warm up
     rows = []
     worst = ("", 0.0)

@@ -105,7 +105,7 @@ def _app(manifest: Path, mode: str) -> Any:  # noqa: ANN401  # an ASGI app
 
 def _endpoint(manifest: Path, mode: str) -> GraphQLEndpoint:
     settings = _settings(manifest, mode)
-    cache = document_cache(settings, build_schema()._schema)
+    cache = document_cache(settings, build_schema())
     trusted = TrustedDocuments.from_settings(settings, cache)
     profile = backend_profile(settings)
     return GraphQLEndpoint(settings, cache, profile, ProjectionMonitor(), None, trusted=trusted)

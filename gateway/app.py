@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 from fastapi import FastAPI
-from graphql import GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry import Schema
 
 from gateway import __version__
 from gateway.compile_lane import CompileLane
@@ -39,7 +39,8 @@ from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.proxy import proxy_refusal
 from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.schema import build_schema
+from schema.cost import root_costs
+from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
@@ -62,16 +63,16 @@ def backend_profile(settings: Settings) -> BackendProfile:
     return profile_named(settings.backend_profile)
 
 
-def document_cache(settings: Settings, schema: GraphQLSchema) -> DocumentCache:
+def document_cache(settings: Settings, schema: Schema) -> DocumentCache:
     """The document cache with the limits the settings name (also compiles the manifest)."""
     return DocumentCache(
-        schema,
+        graphql_schema(schema),
         size=settings.document_cache_size,
         max_bytes=settings.document_cache_bytes,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
+        field_costs=root_costs(schema),
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         max_selections=settings.max_selections,
@@ -96,12 +97,12 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     profile = backend_profile(settings)
     schema = build_schema()
-    cache = document_cache(settings, schema._schema)
+    cache = document_cache(settings, schema)
     trusted = TrustedDocuments.from_settings(settings, cache)  # a bad manifest stops here
     lane = CompileLane(cache)
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
-    observability = _observability(settings, monitor, profile.name, tracer_provider)
+    observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
     if observability.metrics is not None:
         observability.metrics.registry.register(trusted.collector())
     sandbox: SandboxBackend | None = None
@@ -192,11 +193,14 @@ def create_app(
 def _observability(
     settings: Settings,
     monitor: ProjectionMonitor,
+    in_flight: InFlight,
     profile: str,
     tracer_provider: TracerProvider | None,
 ) -> Observability:
     metrics = (
-        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
+        GatewayMetrics(monitor, in_flight, version=__version__, profile=profile)
+        if settings.metrics
+        else None
     )
     owns_provider = tracer_provider is None
     if tracer_provider is None:

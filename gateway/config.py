@@ -25,9 +25,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from medusa_client.client import DEFAULT_FORWARD_COOKIES
+from medusa_client.errors import GatewayError
 
 __all__ = [
-    "DEFAULT_PAYMENT_MUTATIONS",
     "BackendProfileName",
     "Environment",
     "Settings",
@@ -42,9 +42,6 @@ BackendProfileName = Literal["medusa-2.21", "open", "custom"]
 Environment = Literal["development", "production"]
 TrustedDocumentsMode = Literal["safelist", "require-id", "off"]
 
-#: Root mutation fields that create a payment session at Medusa (each is one non-idempotent
-#: call): at most `max_payment_mutations` of them may appear in one operation (or batch).
-DEFAULT_PAYMENT_MUTATIONS: Final = ("createPaymentSession", "initiatePaymentSession")
 #: RFC 6265's cookie-name token.
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -205,11 +202,8 @@ class Settings(BaseSettings):
         default=1,
         ge=0,
         le=100,
-        description="Most payment-session mutations in one operation (or batch).",
-    )
-    payment_mutation_fields: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_PAYMENT_MUTATIONS),
-        description="Root mutation fields counted by max_payment_mutations (comma-separated).",
+        description="Most payment-session mutations (the root fields the schema declares as "
+        "creating one) in one operation (or batch).",
     )
     max_upstream_calls: int = Field(
         default=6,
@@ -284,7 +278,9 @@ class Settings(BaseSettings):
         description="Run a GET, or a POST without a JSON content type, only with a header "
         "that forces a CORS preflight (apollo-require-preflight, x-apollo-operation-name).",
     )
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="Least severe log records written (every logger)."
+    )
     workers: int = Field(
         default=1, ge=1, le=64, description="Processes serving the port (each with its own pool)."
     )
@@ -300,7 +296,6 @@ class Settings(BaseSettings):
     _split_lists = field_validator(
         "backend_allowed_fields",
         "cors_origins",
-        "payment_mutation_fields",
         "forward_cookies",
         mode="before",
     )(_split_csv)
@@ -488,8 +483,10 @@ def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]
     return found
 
 
-class SettingsError(Exception):
+class SettingsError(GatewayError):
     """Start-up settings are invalid; the message names each bad setting and why."""
+
+    code = "INVALID_SETTINGS"
 
 
 def load_settings(**overrides: object) -> Settings:

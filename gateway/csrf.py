@@ -14,18 +14,19 @@ from typing import Final
 
 from starlette.requests import Request
 
-__all__ = ["CSRF_CODE", "PREFLIGHT_HEADERS", "csrf_refusal"]
+from gateway.errors import CsrfRefused
+
+__all__ = ["PREFLIGHT_HEADERS", "csrf_refusal"]
 
 #: Any non-empty one of these marks a request a browser had to preflight.
 PREFLIGHT_HEADERS: Final = ("apollo-require-preflight", "x-apollo-operation-name")
 _SIMPLE_TYPES: Final = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 )
-CSRF_CODE: Final = "CSRF_PREVENTION"
 
 
-def csrf_refusal(request: Request) -> str | None:
-    """Why the request may be a cross-site forgery (with the fix), or None if it is safe."""
+def csrf_refusal(request: Request) -> CsrfRefused | None:
+    """The refusal (saying how to fix it) if the request may be a cross-site forgery."""
     content_type = request.headers.get("content-type")
     if content_type is not None:
         media_type = content_type.split(";", 1)[0].strip().lower()
@@ -33,7 +34,7 @@ def csrf_refusal(request: Request) -> str | None:
             return None
     if any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
         return None
-    return (
+    return CsrfRefused(
         "This request has been blocked as a potential Cross-Site Request Forgery (CSRF). "
         "Send it as a POST with `Content-Type: application/json`, or add a non-empty "
         "`apollo-require-preflight` (or `x-apollo-operation-name`) header."

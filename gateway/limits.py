@@ -8,13 +8,14 @@ operations of a document), and the pairs of same-named selections the overlap ru
 The schema is cyclic through its back-references (session -> collection -> sessions ...),
 which makes a depth limit necessary.
 Each operation's cost (backend calls it would plan, payment-session mutations it holds) is
-counted in the same walk, so a batch can be bounded as a whole. Every error here has the
-code OPERATION_LIMIT and is raised before any backend call.
+counted in the same walk, so a batch can be bounded as a whole. What each root field costs is
+the schema's declaration (`schema.cost`): this module knows no field by name. Every error here
+has the code OPERATION_LIMIT and is raised before any backend call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,39 +31,22 @@ from graphql import (
     SelectionSetNode,
 )
 
+from medusa_client.errors import OperationLimitExceeded
+from schema.cost import FieldCost
+
 __all__ = [
-    "DEFAULT_MAX_FIELD_MERGES",
-    "DEFAULT_MAX_SELECTIONS",
-    "LIMIT_CODE",
     "MAX_EXPANDED_FIELDS",
-    "UPSTREAM_CALLS",
     "OperationCost",
     "check_limits",
     "cost_problems",
     "limit_error",
 ]
 
-LIMIT_CODE: Final = "OPERATION_LIMIT"
-
-#: Backend calls a root field plans, each time it appears (aliases and fragments included).
-#: An upper bound: paymentProviders for one region twice is read once by its DataLoader.
-UPSTREAM_CALLS: Final[Mapping[str, int]] = {
-    "createPaymentSession": 1,
-    # Read the cart's region and its providers (refused input creates nothing), then
-    # get-or-create the collection, then the session.
-    "initiatePaymentSession": 4,
-    "paymentProviders": 1,
-    "cartPaymentCollection": 1,
-}
-
 #: Selections visited after expanding every fragment spread: bounds fan-out ("billion laughs")
 #: documents. Spreads and inline fragments count too, not only fields: a fan-out of spreads
 #: that never reach a field (or a dense cycle of them) is exponential work all the same.
 MAX_EXPANDED_FIELDS = 5_000
-
-#: Defaults of the settings that bound validation's work (gateway/config.py).
-DEFAULT_MAX_SELECTIONS: Final = 1_000
-DEFAULT_MAX_FIELD_MERGES: Final = 2_000
+_FREE: Final = FieldCost(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +64,8 @@ class OperationCost:
 
 
 def limit_error(message: str, node: OperationDefinitionNode | None = None) -> GraphQLError:
-    """A GraphQL error with the OPERATION_LIMIT code."""
-    return GraphQLError(message, node, extensions={"code": LIMIT_CODE})
+    """A GraphQL error located at `node`, carrying an OperationLimitExceeded."""
+    return GraphQLError(message, node, original_error=OperationLimitExceeded(message))
 
 
 def check_limits(
@@ -89,14 +73,19 @@ def check_limits(
     *,
     max_depth: int,
     max_aliases: int,
-    payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
-    max_payment_mutations: int = 1,
-    max_upstream_calls: int = 1_000,
-    max_selections: int = DEFAULT_MAX_SELECTIONS,
-    max_field_merges: int = DEFAULT_MAX_FIELD_MERGES,
+    field_costs: Mapping[str, FieldCost],
+    max_payment_mutations: int,
+    max_upstream_calls: int,
+    max_selections: int,
+    max_field_merges: int,
     costs: dict[str | None, OperationCost] | None = None,
 ) -> list[GraphQLError]:
-    """Errors for each operation over a limit; fills `costs` (by operation name) if given."""
+    """Errors for each operation over a limit; fills `costs` (by operation name) if given.
+
+    `field_costs` is the schema's declared cost of each root field, each time it appears
+    (aliases and fragments included); a field it does not list (a typo, `__typename`) costs
+    nothing here and fails validation next.
+    """
     written = count_selections(document)
     if written > max_selections:
         # Unused fragments count too: validation visits every selection written.
@@ -114,9 +103,10 @@ def check_limits(
         depth = counter.depth(definition.selection_set, 0, frozenset(), ())
         name = definition.name.value if definition.name else "anonymous"
         is_mutation = definition.operation is OperationType.MUTATION
+        declared = [field_costs.get(f, _FREE) for f in counter.root_fields.values()]
         cost = OperationCost(
-            sum(1 for f in counter.root_fields.values() if is_mutation and f in payment_fields),
-            sum(UPSTREAM_CALLS.get(f, 0) for f in counter.root_fields.values()),
+            sum(1 for f in declared if is_mutation and f.creates_payment_session),
+            sum(f.backend_calls for f in declared),
         )
         if costs is not None:
             costs[definition.name.value if definition.name else None] = cost

@@ -8,7 +8,8 @@ its exact text), parsed, limit-checked and validated once, at load: a request th
 document by id (`documentId`, or APQ's `extensions.persistedQuery.sha256Hash`) and runs its
 compiled form. The mode decides what else runs:
 
-    safelist     a raw document runs only if its text is in the manifest (else NOT_IN_LIST)
+    safelist     a raw document runs only if its text is in the manifest (else
+                 PERSISTED_QUERY_NOT_IN_LIST)
     require-id   only ids (a raw document: PERSISTED_QUERY_ID_REQUIRED)
     off          anything; ids still resolve, raw documents outside the manifest are counted
 
@@ -35,13 +36,18 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gateway.config import Settings, SettingsError, TrustedDocumentsMode
-from gateway.graphql_http import CompiledDocument, DocumentCache, GraphQLRequest, RequestProblem
+from gateway.errors import (
+    BadRequest,
+    DocumentIdRequired,
+    DocumentNotInList,
+    PersistedQueryNotFound,
+    UnknownDocumentId,
+)
+from gateway.graphql_http import CompiledDocument, DocumentCache, GraphQLRequest
 from medusa_client import jsonio
+from medusa_client.errors import GatewayError
 
 __all__ = [
-    "ID_REQUIRED",
-    "NOT_FOUND",
-    "NOT_IN_LIST",
     "Manifest",
     "ManifestError",
     "TrustedDocument",
@@ -51,9 +57,6 @@ __all__ = [
 
 _log = logging.getLogger("gateway.trusted_documents")
 
-NOT_IN_LIST: Final = "PERSISTED_QUERY_NOT_IN_LIST"
-ID_REQUIRED: Final = "PERSISTED_QUERY_ID_REQUIRED"
-NOT_FOUND: Final = "PERSISTED_QUERY_NOT_FOUND"
 _APOLLO_FORMAT: Final = "apollo-persisted-query-manifest"
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 _PREFIX: Final = "sha256:"
@@ -114,7 +117,8 @@ def load_manifest(path: Path, compile_document: Callable[[str], CompiledDocument
             compiled = compile_document(body)
             if compiled.errors:
                 first = compiled.errors[0]
-                code = (first.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                reason = first.original_error
+                code = reason.code if isinstance(reason, GatewayError) else "INVALID"
                 problem = f"{first.message} ({code})"
             else:
                 by_id[document_id] = TrustedDocument(document_id, body, compiled, _names(compiled))
@@ -238,16 +242,17 @@ class TrustedDocuments:
             document = manifest.by_id.get(document_id) if manifest is not None else None
             if document is not None:
                 if query is not None and query != document.text:
-                    raise RequestProblem(400, "The query is not the document its id names.")
+                    raise BadRequest("The query is not the document its id names.")
                 return self._hit(document, params)
             if from_apq and not self.enforced:
                 return None  # Apollo's automatic persisted queries, as without a manifest
             if query is None or not from_apq:
                 self._count(_UNKNOWN, "", "not_found")
-                # Apollo clients look for this message (then resend with the query: refused
-                # below when the manifest is enforced).
-                message = "PersistedQueryNotFound" if from_apq else "Unknown document id."
-                raise RequestProblem(200 if from_apq else 400, message, NOT_FOUND)
+                if from_apq:
+                    # Apollo clients look for this answer (then resend with the query: refused
+                    # below when the manifest is enforced).
+                    raise PersistedQueryNotFound
+                raise UnknownDocumentId("Unknown document id: it is not in the trusted documents.")
             # An APQ registration (hash + query) while enforced: judged as the raw document.
         if not isinstance(query, str) or manifest is None:
             return None
@@ -263,10 +268,10 @@ class TrustedDocuments:
                 "This gateway runs trusted documents by id only: send `documentId` (or "
                 "extensions.persistedQuery.sha256Hash) instead of the document text."
             )
-            raise RequestProblem(400, msg, ID_REQUIRED)
+            raise DocumentIdRequired(msg)
         self._count(_UNKNOWN, "", "not_in_list")
         msg = "This document is not in the gateway's trusted documents (safelist)."
-        raise RequestProblem(400, msg, NOT_IN_LIST)
+        raise DocumentNotInList(msg)
 
     def _hit(
         self, document: TrustedDocument, params: dict[str, Any]
@@ -274,9 +279,9 @@ class TrustedDocuments:
         variables = params.get("variables")
         operation_name = params.get("operationName")
         if variables is not None and not isinstance(variables, dict):
-            raise RequestProblem(400, "`variables` must be an object.")
+            raise BadRequest("`variables` must be an object.")
         if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestProblem(400, "`operationName` must be a string.")
+            raise BadRequest("`operationName` must be a string.")
         self._count(document.id, document.name, "hit")
         return GraphQLRequest(document.text, variables, operation_name), document.compiled
 
@@ -347,21 +352,21 @@ def _requested_id(params: Mapping[str, object]) -> tuple[str | None, bool]:
     document_id = params.get("documentId")
     if document_id is not None:
         if not isinstance(document_id, str):
-            raise RequestProblem(400, "`documentId` must be a string.")
+            raise BadRequest("`documentId` must be a string.")
         return _normalized(document_id), False
     extensions = params.get("extensions")
     if extensions is None:
         return None, False
     if not isinstance(extensions, dict):
-        raise RequestProblem(400, "`extensions` must be an object.")
+        raise BadRequest("`extensions` must be an object.")
     persisted = extensions.get("persistedQuery")
     if persisted is None:
         return None, False
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        raise RequestProblem(400, "Unsupported persistedQuery version (only 1 is).")
+        raise BadRequest("Unsupported persistedQuery version (only 1 is).")
     sha = persisted.get("sha256Hash")
     if not isinstance(sha, str):
-        raise RequestProblem(400, "persistedQuery.sha256Hash must be a string.")
+        raise BadRequest("persistedQuery.sha256Hash must be a string.")
     return _normalized(sha), True
 
 

@@ -13,10 +13,9 @@ from typing import Any, Final
 
 from medusa_client.client import check_id, check_session_input
 from medusa_client.errors import (
-    BackendConnectionLost,
     BackendRejected,
-    BackendTimeout,
     GatewayError,
+    OutcomeUnknown,
     ProviderNotInRegion,
 )
 from schema.build import CART_READ
@@ -43,7 +42,7 @@ _UNKNOWN_COLLECTION_HINT: Final = (
 
 def _with_hint(error: GatewayError) -> None:
     """Add what the client can do next, in GraphQL terms, where it is known to be true."""
-    if isinstance(error, BackendTimeout | BackendConnectionLost):
+    if isinstance(error, OutcomeUnknown):
         error.message += _OUTCOME_HINT
     elif (
         isinstance(error, BackendRejected)

@@ -13,19 +13,22 @@ from pathlib import Path
 import pytest
 from graphql import parse
 
+from gateway.app import document_cache
+from gateway.config import Settings
 from gateway.graphql_http import DocumentCache
 from gateway.limits import check_limits
+from schema.cost import root_costs
 from schema.schema import build_schema
 from tests.conftest import GatewayFactory
 
-SCHEMA = build_schema()._schema
+SCHEMA = build_schema()
+DEFAULTS = Settings()
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cache(**overrides: int) -> DocumentCache:
-    settings = {"size": 512, "max_bytes": 1_000_000, "max_depth": 15, "max_aliases": 30}
-    settings.update(overrides)
-    return DocumentCache(SCHEMA, **settings)  # type: ignore[arg-type]  # all ints
+def cache(size: int = 512, max_bytes: int = 1_000_000) -> DocumentCache:
+    settings = Settings(document_cache_size=size, document_cache_bytes=max_bytes)
+    return document_cache(settings, SCHEMA)
 
 
 def distinct_valid(index: int) -> str:
@@ -33,7 +36,18 @@ def distinct_valid(index: int) -> str:
 
 
 def messages(document: str) -> list[str]:
-    return [error.message for error in check_limits(parse(document), max_depth=15, max_aliases=30)]
+    """The limit errors of `document` under the default settings."""
+    errors = check_limits(
+        parse(document),
+        max_depth=DEFAULTS.max_depth,
+        max_aliases=DEFAULTS.max_aliases,
+        field_costs=root_costs(SCHEMA),
+        max_payment_mutations=DEFAULTS.max_payment_mutations,
+        max_upstream_calls=DEFAULTS.max_upstream_calls,
+        max_selections=DEFAULTS.max_selections,
+        max_field_merges=DEFAULTS.max_field_merges,
+    )
+    return [error.message for error in errors]
 
 
 # --- the cache's byte bound -------------------------------------------------------------------
@@ -67,7 +81,7 @@ def test_a_refused_document_is_kept_without_its_ast() -> None:
     refused = "{ " + " ".join(f"f{i}" for i in range(1_500)) + " }"  # over max_selections
     compiled = documents.compile(refused)
     assert compiled.document is None
-    assert compiled.errors[0].extensions == {"code": "OPERATION_LIMIT"}
+    assert type(compiled.errors[0].original_error).__name__ == "OperationLimitExceeded"
     assert all(e.nodes is None and e.source is None for e in compiled.errors)
     # Charged for its text and messages, not for an AST (~150 bytes a character).
     assert documents.bytes < 2 * len(refused)
@@ -78,7 +92,7 @@ def test_refused_validation_errors_keep_their_locations() -> None:
     compiled = cache().compile("{\n  nope\n}")
     assert compiled.errors[0].locations is not None
     assert [(loc.line, loc.column) for loc in compiled.errors[0].locations] == [(2, 3)]
-    assert compiled.errors[0].extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert type(compiled.errors[0].original_error).__name__ == "ValidationFailed"
 
 
 def test_a_document_bigger_than_the_bound_is_not_cached() -> None:

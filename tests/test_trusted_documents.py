@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.app import create_app
+from gateway.app import create_app, document_cache
 from gateway.config import Settings, SettingsError, load_settings
 from gateway.graphql_http import DocumentCache
 from gateway.trusted_documents import ManifestError, TrustedDocuments, load_manifest
@@ -71,7 +71,7 @@ def entry(document: str) -> dict[str, str]:
 
 
 def compiler() -> DocumentCache:
-    return DocumentCache(build_schema()._schema, size=0, max_depth=15, max_aliases=30)
+    return document_cache(Settings(document_cache_size=0), build_schema())
 
 
 # --- loading ----------------------------------------------------------------------------------
