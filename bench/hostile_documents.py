@@ -110,7 +110,7 @@ def cost(cache: DocumentCache, make: Callable[[int], str]) -> tuple[float, str]:
             outcome = "RecursionError"
             continue
         best = min(best, time.process_time() - started)
-        codes = sorted({str((e.extensions or {}).get("code")) for e in compiled.errors})
+        codes = sorted({getattr(e.original_error, "code", "?") for e in compiled.errors})
         outcome = "accepted" if not codes else "refused " + ",".join(codes)
     return best * 1_000, outcome
 
