@@ -26,6 +26,7 @@ from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.guard_wiring import build_guards
 from gateway.inflight import InFlight
 from gateway.no_store import NoStoreMiddleware
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
@@ -39,7 +40,7 @@ from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.proxy import proxy_refusal
 from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.cost import root_costs
+from schema.cost import longest_payment_mutation, root_costs
 from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
@@ -98,13 +99,14 @@ def create_app(
     profile = backend_profile(settings)
     schema = build_schema()
     cache = document_cache(settings, schema)
-    trusted = TrustedDocuments.from_settings(settings, cache)  # a bad manifest stops here
     lane = CompileLane(cache)
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
-    if observability.metrics is not None:
-        observability.metrics.registry.register(trusted.collector())
+    trusted = _trusted_documents(settings, cache, observability)  # a bad manifest stops here
+    guards = build_guards(
+        settings, observability.metrics, longest_payment_mutation(cache.field_costs)
+    )
     sandbox: SandboxBackend | None = None
     tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
@@ -152,6 +154,7 @@ def create_app(
                     )
         finally:
             lane.close()
+            await guards.close()
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -175,6 +178,7 @@ def create_app(
         observability=observability,
         trusted=trusted,
         lane=lane,
+        guards=guards,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
@@ -188,6 +192,16 @@ def create_app(
     # Outermost: CORS preflights and every error of the GraphQL route are covered too.
     app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
     return app
+
+
+def _trusted_documents(
+    settings: Settings, cache: DocumentCache, observability: Observability
+) -> TrustedDocuments:
+    """The manifest the settings name, loaded and compiled, its coverage metric registered."""
+    trusted = TrustedDocuments.from_settings(settings, cache)
+    if observability.metrics is not None:
+        observability.metrics.registry.register(trusted.collector())
+    return trusted
 
 
 def _observability(

@@ -134,7 +134,8 @@ class DocumentCache:
         self._max_depth = max_depth
         self._max_aliases = max_aliases
         self._max_tokens = max_tokens
-        self._field_costs = field_costs
+        #: Each root field's declared backend cost (schema.cost), by GraphQL name.
+        self.field_costs = field_costs
         self._max_payment_mutations = max_payment_mutations
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
@@ -218,7 +219,7 @@ class DocumentCache:
             document,
             max_depth=self._max_depth,
             max_aliases=self._max_aliases,
-            field_costs=self._field_costs,
+            field_costs=self.field_costs,
             max_payment_mutations=self._max_payment_mutations,
             max_upstream_calls=self._max_upstream_calls,
             max_selections=self._max_selections,

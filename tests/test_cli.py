@@ -322,6 +322,7 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
     monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
     argv = ["--workers", "2", "--port", "9301", "--medusa-url", "http://m.internal:9000"]
     argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
+    argv += ["--no-idempotency"]  # workers without Redis: only with keys off
     assert cli.main(argv) == 0
 
     [(app, options)] = runs
@@ -372,9 +373,17 @@ def test_a_bad_trusted_documents_manifest_stops_start_up_naming_the_entry(
     bad = "query Broken { nope }"
     manifest = tmp_path / "persisted-documents.json"
     manifest.write_text(json.dumps({hashlib.sha256(bad.encode()).hexdigest(): bad}))
-    argv = ["--workers", workers, "--medusa-url", "http://m.internal:9000"]
+    argv = ["--workers", workers, "--medusa-url", "http://m.internal:9000", "--no-idempotency"]
     assert cli.main([*argv, "--trusted-documents", str(manifest)]) == 2
     error = capsys.readouterr().err
     assert f"trusted documents manifest {manifest}: entry" in error
     assert "Cannot query field 'nope'" in error
     assert runs == []
+
+
+def test_workers_with_idempotency_need_redis(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--workers", "2", "--medusa-url", "http://m.internal:9000"]) == 2
+    assert "GATEWAY_REDIS_URL" in capsys.readouterr().err
+    assert served == []

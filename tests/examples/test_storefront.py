@@ -135,10 +135,11 @@ def test_the_checkout_script_creates_the_session_the_sandbox_holds(
         PUBLISHABLE_KEY=gateway.sandbox.publishable_key,
     )
     printed = json.loads(output.strip().splitlines()[-1])
-    assert_ids_only_on_the_wire(gateway.wire.sent[before:], project, 2)
+    assert_ids_only_on_the_wire(gateway.wire.sent[before:], project, 3)  # the retry too
     collection = state.collections[state.demo_collection_id]
     sessions = collection["payment_sessions"]
-    assert len(sessions) == 1  # Medusa replaces a collection's sessions with the new one
+    # One session although the script paid twice: its retry reused the idempotency key.
+    assert len(sessions) == 1
     assert printed == {
         "providers": ["pp_system_default"],
         "paymentCollectionId": state.demo_collection_id,
@@ -146,6 +147,7 @@ def test_the_checkout_script_creates_the_session_the_sandbox_holds(
         "currencyCode": collection["currency_code"],
         "sessionIds": [sessions[0]["id"]],
         "sessionId": sessions[0]["id"],
+        "retriedSessionId": sessions[0]["id"],  # the retry (same key) got the same session
         "providerId": "pp_system_default",
         "status": sessions[0]["status"].upper(),
     }

@@ -5,7 +5,9 @@
 //   GATEWAY_URL=http://127.0.0.1:8000/graphql REGION_ID=reg_... PAYMENT_COLLECTION_ID=pay_col_... \
 //   PUBLISHABLE_KEY=pk_... npm run checkout
 //
-// Prints one JSON line: what the page would render.
+// Prints one JSON line: what the page would render (and the session id a retry got back).
+import { randomUUID } from "node:crypto";
+
 import {
   CreatePaymentSessionDocument,
   PaymentProvidersDocument,
@@ -37,10 +39,17 @@ if (chosen === undefined) {
   throw new Error(`no payment provider is enabled in region ${regionId}`);
 }
 
-const created = await client.mutate({
-  mutation: CreatePaymentSessionDocument,
-  variables: { input: { paymentCollectionId, providerId: chosen.id } },
-});
+// One idempotency key per checkout attempt: a retry with it (a double click, a network error)
+// gets the same session back instead of replacing it (which would kill its client_secret).
+const idempotencyKey = process.env["IDEMPOTENCY_KEY"] ?? randomUUID();
+const pay = () =>
+  client.mutate({
+    mutation: CreatePaymentSessionDocument,
+    variables: { input: { paymentCollectionId, providerId: chosen.id, idempotencyKey } },
+  });
+const created = await pay();
+// Retry on purpose, as a page would after a timeout: the gateway replays the first answer.
+const retried = await pay();
 const payload = created.data?.createPaymentSession;
 const session: CheckoutPaymentSessionFragment | null | undefined = payload?.paymentSession;
 if (payload === undefined || session == null) {
@@ -56,6 +65,7 @@ console.log(
     currencyCode: payload.paymentCollection.currencyCode,
     sessionIds: (payload.paymentCollection.paymentSessions ?? []).map((s) => s.id),
     sessionId: session.id,
+    retriedSessionId: retried.data?.createPaymentSession.paymentSession?.id ?? null,
     providerId: session.providerId,
     status,
   }),
