@@ -34,6 +34,7 @@ __all__ = [
     "Environment",
     "Settings",
     "SettingsError",
+    "TrustedDocumentsMode",
     "env_name",
     "load_settings",
     "normalise_origin",
@@ -42,6 +43,7 @@ __all__ = [
 
 BackendProfileName = Literal["medusa-2.21", "open", "custom"]
 Environment = Literal["development", "production"]
+TrustedDocumentsMode = Literal["safelist", "require-id", "off"]
 
 #: RFC 6265's cookie-name token.
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -197,7 +199,7 @@ class Settings(BaseSettings):
         description="Largest accepted POST body (query + variables), in bytes.",
     )
     max_tokens: int = Field(
-        default=5_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
+        default=4_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
     )
     max_payment_mutations: int = Field(
         default=1,
@@ -237,6 +239,47 @@ class Settings(BaseSettings):
     )
     document_cache_size: int = Field(
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
+    )
+    document_cache_bytes: int = Field(
+        default=32_000_000,
+        ge=0,
+        le=4_000_000_000,
+        description="Memory bound of the document cache, in estimated bytes (AST included).",
+    )
+    max_selections: int = Field(
+        default=1_000,
+        ge=10,
+        le=100_000,
+        description="Most selections (fields, fragment spreads, inline fragments) written in "
+        "one document: bounds the linear cost of validation.",
+    )
+    max_field_merges: int = Field(
+        default=2_000,
+        ge=10,
+        le=1_000_000,
+        description="Most pairs of same-named selections (repeated fields, fragments side by "
+        "side) validation must compare: bounds its quadratic rule.",
+    )
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="Trusted documents manifest (graphql-codegen persisted documents JSON, or "
+        "Apollo's persisted-query-manifest.json), loaded and validated at start-up.",
+    )
+    trusted_documents_mode: TrustedDocumentsMode = Field(
+        default="off",
+        description="safelist: raw documents run only if in the manifest; require-id: only ids; "
+        "off: anything (ids still resolve). Production default with a manifest: safelist.",
+    )
+    trusted_documents_reload_interval: float = Field(
+        default=5.0,
+        ge=0,
+        le=3_600,
+        description="Seconds between checks of the manifest file for changes (0: never reload).",
+    )
+    csrf_prevention: bool = Field(
+        default=True,
+        description="Run a GET, or a POST without a JSON content type, only with a header "
+        "that forces a CORS preflight (apollo-require-preflight, x-apollo-operation-name).",
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="Least severe log records written (every logger)."
@@ -400,7 +443,14 @@ class Settings(BaseSettings):
     def _production_defaults(cls, data: object) -> object:
         # Before validation, so an explicit GATEWAY_GRAPHIQL=true still wins in production.
         if isinstance(data, dict) and str(data.get("env", "")).strip().lower() == "production":
-            data = {"graphiql": False, "introspection": False, "federation_sdl": False, **data}
+            defaults: dict[str, object] = {
+                "graphiql": False,
+                "introspection": False,
+                "federation_sdl": False,
+            }
+            if data.get("trusted_documents"):
+                defaults["trusted_documents_mode"] = "safelist"
+            data = {**defaults, **data}
         return data
 
     @field_validator("medusa_url")
@@ -426,6 +476,16 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         if self.max_query_bytes > self.max_body_bytes:
             msg = "GATEWAY_MAX_QUERY_BYTES must not exceed GATEWAY_MAX_BODY_BYTES"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _enforced_mode_needs_a_manifest(self) -> Settings:
+        if self.trusted_documents_mode != "off" and self.trusted_documents is None:
+            msg = (
+                f"GATEWAY_TRUSTED_DOCUMENTS_MODE={self.trusted_documents_mode} needs "
+                "GATEWAY_TRUSTED_DOCUMENTS (the manifest's path)"
+            )
             raise ValueError(msg)
         return self
 

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gateway.config import Settings
+from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.errors import CorsNotAllowed
 from medusa_client import jsonio
 
@@ -40,6 +41,7 @@ _ALLOWED_HEADERS: Final = (
     "idempotency-key",  # docs/idempotency.md: the header form of idempotencyKey
     "apollographql-client-name",
     "apollographql-client-version",
+    *PREFLIGHT_HEADERS,  # CSRF prevention (gateway.csrf) asks GET callers for one of them
 )
 #: Refused origins logged once each, up to this many (then one line says logging stopped).
 _MAX_LOGGED_ORIGINS: Final = 100

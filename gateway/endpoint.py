@@ -17,7 +17,9 @@ from graphql import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.compile_lane import CompileLane
 from gateway.config import Settings
+from gateway.csrf import csrf_refusal
 from gateway.errors import (
     BadRequest,
     InternalError,
@@ -42,6 +44,7 @@ from gateway.guard_wiring import Guards, build_guards
 from gateway.inflight import InFlight
 from gateway.limits import OperationCost, cost_problems
 from gateway.observability import BATCH, Observability, Observation
+from gateway.trusted_documents import TrustedDocuments
 from medusa_client import jsonio
 from medusa_client.client import (
     ForwardedHeaders,
@@ -61,6 +64,8 @@ __all__ = ["GraphQLEndpoint"]
 
 _log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+#: GET parameters that make a request an operation (else GET /graphql serves GraphiQL).
+_OPERATION_PARAMS: Final = frozenset({"query", "extensions", "documentId"})
 _IDEMPOTENCY_HEADER: Final = "idempotency-key"
 #: Forwarding such a number faithfully is impossible: refused, never turned into null.
 _NON_FINITE: Final = (
@@ -82,9 +87,14 @@ class GraphQLEndpoint:
         *,
         in_flight: InFlight | None = None,
         observability: Observability | None = None,
+        trusted: TrustedDocuments | None = None,
+        lane: CompileLane | None = None,
         guards: Guards | None = None,
     ) -> None:
         self._cache = cache
+        self._trusted = trusted or TrustedDocuments("off", None, cache)
+        self._lane = lane or CompileLane(cache)
+        self._csrf = settings.csrf_prevention
         self._schema = cache.schema
         self._profile = profile
         self._monitor = monitor
@@ -145,14 +155,11 @@ class GraphQLEndpoint:
             seen.code = "RATE_LIMITED"
             return limited
         try:
-            if request.method == "GET":
-                if "query" not in request.query_params and "extensions" not in request.query_params:
-                    if self._graphiql is not None:
-                        return self._graphiql.page()
-                    raise BadRequest("GraphiQL is disabled (GATEWAY_GRAPHIQL=false).", status=404)
-                params: object = _get_params(request)
-            else:
-                params = await _post_params(request, self._max_body)
+            if request.method == "GET" and not _OPERATION_PARAMS.intersection(request.query_params):
+                if self._graphiql is not None:
+                    return self._graphiql.page()
+                raise BadRequest("GraphiQL is disabled (GATEWAY_GRAPHIQL=false).", status=404)
+            params = await self._params(request)
             headers = _forwarded_headers(request, request_id, self._forward_cookies)
             guard = self._request_guard(request)
             if isinstance(params, list):
@@ -177,6 +184,19 @@ class GraphQLEndpoint:
         return _guarded_response(
             render(body, status=status, modern=modern, request_id=request_id), guard
         )
+
+    async def _params(self, request: Request) -> object:
+        """The request's parameters, once CSRF prevention lets it in; big documents compiled."""
+        refusal = csrf_refusal(request) if self._csrf else None
+        if refusal is not None:
+            raise refusal
+        if request.method == "GET":
+            params: object = _get_params(request)
+        else:
+            params = await _post_params(request, self._max_body)
+        if not self._trusted.enforced:  # else raw documents are refused, never compiled
+            await self._lane.warm(params)
+        return params
 
     def _request_guard(self, request: Request) -> RequestGuard:
         """The payment guards for this caller; the header key applies to its one mutation."""
@@ -207,8 +227,8 @@ class GraphQLEndpoint:
     async def _share_persisted(self, params: object) -> None:
         """APQ across replicas: fetch a hash this process does not know, register new ones."""
         shared = self._guards.persisted
-        if shared is None or not isinstance(params, dict):
-            return
+        if shared is None or not isinstance(params, dict) or self._trusted.enforced:
+            return  # (APQ registration is off while trusted documents are enforced)
         sha = _persisted_hash(params)
         if sha is None or self._cache.persisted(sha) is not None:
             return
@@ -224,10 +244,14 @@ class GraphQLEndpoint:
         self, params: object, method: str, request_id: str, modern: bool
     ) -> _Prepared | tuple[dict[str, Any], int]:
         """Check and compile one operation: ready to run, or the body and status refusing it."""
-        graphql_request = GraphQLRequest.from_params(
-            params, self._cache, max_query_bytes=self._max_query
-        )
-        compiled = self._cache.compile(graphql_request.query)
+        trusted = self._trusted.resolve(params)
+        if trusted is None:
+            graphql_request = GraphQLRequest.from_params(
+                params, self._cache, max_query_bytes=self._max_query
+            )
+            compiled = self._cache.compile(graphql_request.query)
+        else:
+            graphql_request, compiled = trusted
         if compiled.errors:
             errors = [
                 format_error(error, request_id, hints=self._cache.hints)
@@ -392,6 +416,8 @@ def _get_params(request: Request) -> dict[str, Any]:
         "query": query.get("query"),
         "operationName": query.get("operationName"),
     }
+    if "documentId" in query:
+        params["documentId"] = query["documentId"]
     for name in ("variables", "extensions"):
         text = query.get(name)
         if text:

@@ -12,7 +12,11 @@
     │   └── RequestProblem                the HTTP request, refused with its status (gateway.errors)
     │       ├── BadRequest                    BAD_REQUEST
     │       ├── CorsNotAllowed                CORS_NOT_ALLOWED (a refused browser preflight)
-    │       ├── PersistedQueryNotFound        PERSISTED_QUERY_NOT_FOUND
+    │       ├── CsrfRefused                   CSRF_PREVENTION (no header forcing a preflight)
+    │       ├── PersistedQueryNotFound        PERSISTED_QUERY_NOT_FOUND (an APQ hash)
+    │       ├── UnknownDocumentId             PERSISTED_QUERY_NOT_FOUND (a trusted document id)
+    │       ├── DocumentNotInList             PERSISTED_QUERY_NOT_IN_LIST (mode safelist)
+    │       ├── DocumentIdRequired            PERSISTED_QUERY_ID_REQUIRED (mode require-id)
     │       └── RequestOverLimit              OPERATION_LIMIT (also an OperationLimitExceeded)
     ├── OperationLimitExceeded        OPERATION_LIMIT: over a limit; what it refused was never sent
     │   ├── ReadBudgetExceeded            GATEWAY_MAX_BACKEND_READS, at run time
@@ -35,6 +39,7 @@
     │   └── BackendDataError              BACKEND_ERROR: a value that does not fit the schema
     ├── InternalError                 INTERNAL_SERVER_ERROR: a bug, masked (gateway.errors)
     └── SettingsError                 INVALID_SETTINGS: refused at start-up (gateway.config)
+        └── ManifestError                 INVALID_SETTINGS: a bad manifest (trusted_documents)
 
 `retryable` means one thing everywhere: **the same request, unchanged, may succeed later, and
 sending it again cannot repeat an effect of the first one**. So it is true where nothing was

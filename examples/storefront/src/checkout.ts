@@ -8,14 +8,13 @@
 // Prints one JSON line: what the page would render (and the session id a retry got back).
 import { randomUUID } from "node:crypto";
 
-import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
-
 import {
   CreatePaymentSessionDocument,
   PaymentProvidersDocument,
   type CheckoutPaymentSessionFragment,
   type PaymentSessionStatus,
 } from "./__generated__/graphql.js";
+import { storefrontClient } from "./client.js";
 
 function setting(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -31,10 +30,7 @@ const paymentCollectionId = setting("PAYMENT_COLLECTION_ID");
 // A storefront sends its publishable key; without one the gateway uses GATEWAY_PUBLISHABLE_KEY.
 const key = process.env["PUBLISHABLE_KEY"];
 
-const client = new ApolloClient({
-  link: new HttpLink({ uri, headers: key ? { "x-publishable-api-key": key } : {} }),
-  cache: new InMemoryCache(),
-});
+const client = storefrontClient(uri, key);
 
 const providers = await client.query({ query: PaymentProvidersDocument, variables: { regionId } });
 const enabled = (providers.data?.paymentProviders ?? []).filter((p) => p.isEnabled !== false);
