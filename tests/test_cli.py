@@ -611,6 +611,7 @@ def test_a_bad_trusted_documents_manifest_stops_start_up_naming_the_entry(
     manifest = tmp_path / "persisted-documents.json"
     manifest.write_text(json.dumps({hashlib.sha256(bad.encode()).hexdigest(): bad}))
     argv = ["--workers", workers, "--medusa-url", "http://m.internal:9000", "--no-idempotency"]
+    argv += ["--port", str(free_port())]  # the port is bound first: it must be free
     assert cli.main([*argv, "--trusted-documents", str(manifest)]) == 2
     error = capsys.readouterr().err
     assert f"trusted documents manifest {manifest}: entry" in error
