@@ -1,7 +1,9 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-floods`, `bench-smoke` and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-floods`, `bench-smoke`,
+# `image-test` and `e2e`.
 PYTHON ?= python
+IMAGE ?= localhost/medusa-graphql-gateway:dev
 
-.PHONY: lint format test test-floods e2e schema bench bench-smoke graphiql-assets
+.PHONY: lint format test test-floods e2e schema docs bench bench-smoke graphiql-assets image image-test
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -31,6 +33,10 @@ e2e:
 schema:
 	$(PYTHON) -m gateway export-schema > schema/schema.graphql
 
+# Regenerate the settings and error tables in docs/ from the code (a test checks they are fresh).
+docs:
+	$(PYTHON) scripts/docs.py
+
 # GraphiQL's pinned npm files into the user cache folder (~/.cache/medusa-graphql-gateway/
 # graphiql), where the gateway finds them from any working directory: served offline.
 graphiql-assets:
@@ -43,3 +49,13 @@ bench:
 # The same harness in seconds, no thresholds (CI: it must not rot); the peer only if cached.
 bench-smoke:
 	SMOKE=1 PYTHON=$(PYTHON) bash bench/run.sh
+
+# The container image from the Dockerfile: with docker if its daemon answers, else buildah.
+image:
+	IMAGE=$(IMAGE) bash scripts/image/build.sh
+
+# CI's image check (docs/deployment.md): buildah builds the Dockerfile from a Debian stand-in
+# for python:3.11-slim (no registry or daemon needed), then the image is run and probed.
+image-test:
+	IMAGE=localhost/medusa-graphql-gateway:ci bash scripts/image/build.sh --standin
+	IMAGE=localhost/medusa-graphql-gateway:ci bash scripts/image/test.sh

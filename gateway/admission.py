@@ -93,22 +93,15 @@ class Admission:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read, admit (or shed) and dispatch a /graphql request; pass anything else on."""
         if scope["type"] != "http" or scope["path"] != "/graphql":
+            if scope["type"] == "lifespan":
+                receive = self._lifespan(receive)
             await self.app(scope, receive, send)
             return
         method = scope["method"]
         if method != "POST" and not (method == "GET" and scope["query_string"]):
             await self.app(scope, receive, send)  # GraphiQL's page, OPTIONS, 405s
             return
-        modern = False
-        request_id: bytes | None = None
-        declared = 0
-        for name, value in scope["headers"]:
-            if name == b"accept":
-                modern = modern or _MODERN in value
-            elif name == b"x-request-id":
-                request_id = value
-            elif name == b"content-length" and value.isdigit():
-                declared = int(value)
+        modern, request_id, declared = _head(scope)
         if method == "POST":
             if declared > self._max_body:
                 await self._dispatch(scope, receive, send)  # refused (413) unread, unadmitted
@@ -129,6 +122,19 @@ class Admission:
             await self._dispatch(scope, receive, send)
         finally:
             self._limit.release()
+
+    def _lifespan(self, receive: Receive) -> Receive:
+        """The app's start-up starts the limit's lag probe; its shutdown stops it."""
+
+        async def watched() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._limit.start()
+            elif message["type"] == "lifespan.shutdown":
+                self._limit.stop()
+            return message
+
+        return watched
 
     async def _read_body(self, receive: Receive) -> Message | None:
         """The whole body as one message, at most a little over `max_body`; None: gone."""
@@ -168,6 +174,21 @@ class Admission:
         await send({"type": "http.response.body", "body": body})
         if self._on_shed is not None:
             self._on_shed()
+
+
+def _head(scope: Scope) -> tuple[bool, bytes | None, int]:
+    """From the headers, in one pass: GraphQL-over-HTTP media type?, request id, length."""
+    modern = False
+    request_id: bytes | None = None
+    declared = 0
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            modern = modern or _MODERN in value
+        elif name == b"x-request-id":
+            request_id = value
+        elif name == b"content-length" and value.isdigit():
+            declared = int(value)
+    return modern, request_id, declared
 
 
 class _Replay:

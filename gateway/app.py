@@ -17,14 +17,17 @@ import httpx
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry import Schema
 
 from gateway import __version__
 from gateway.admission import Admission
+from gateway.compile_lane import CompileLane
 from gateway.config import Settings, SettingsError, load_settings
 from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.guard_wiring import build_guards
 from gateway.inflight import InFlight
 from gateway.no_store import NoStoreMiddleware
 from gateway.observability import NO_OPERATION, GatewayMetrics, Observability, tracing_from_env
@@ -32,19 +35,21 @@ from gateway.overload import AdaptiveLimit, register_metrics
 from gateway.readiness import Readiness
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.startup import log_startup
+from gateway.trusted_documents import TrustedDocuments
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.proxy import proxy_refusal
 from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.schema import build_schema
+from schema.cost import longest_payment_mutation, root_costs
+from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "document_cache"]
 
 _log = logging.getLogger("gateway")
 
@@ -61,6 +66,26 @@ def backend_profile(settings: Settings) -> BackendProfile:
     return profile_named(settings.backend_profile)
 
 
+def document_cache(settings: Settings, schema: Schema) -> DocumentCache:
+    """The document cache with the limits the settings name (also compiles the manifest)."""
+    return DocumentCache(
+        graphql_schema(schema),
+        size=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        field_costs=root_costs(schema),
+        max_payment_mutations=settings.max_payment_mutations,
+        max_upstream_calls=settings.max_upstream_calls,
+        max_selections=settings.max_selections,
+        max_field_merges=settings.max_field_merges,
+        introspection=settings.introspection,
+        federation_sdl=settings.federation_sdl,
+        hints=settings.env != "production" and settings.introspection,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -75,25 +100,17 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     profile = backend_profile(settings)
     schema = build_schema()
-    cache = DocumentCache(
-        schema._schema,
-        size=settings.document_cache_size,
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
-        max_payment_mutations=settings.max_payment_mutations,
-        max_upstream_calls=settings.max_upstream_calls,
-        introspection=settings.introspection,
-        federation_sdl=settings.federation_sdl,
-        hints=settings.env != "production" and settings.introspection,
-    )
+    cache = document_cache(settings, schema)
+    lane = CompileLane(cache)
     # Admission (gateway/admission.py) limits concurrency; InFlight counts and drains, its
     # bound only a backstop (Admission lets at most max_in_flight through at once).
     in_flight = InFlight(settings.max_in_flight + settings.max_queued)
     monitor = ProjectionMonitor()
-    observability = _observability(settings, monitor, profile.name, tracer_provider)
-    limit = _concurrency_limit(settings, observability)
+    observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
+    trusted = _trusted_documents(settings, cache, observability)  # a bad manifest stops here
+    guards = build_guards(
+        settings, observability.metrics, longest_payment_mutation(cache.field_costs)
+    )
     sandbox: SandboxBackend | None = None
     tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
@@ -117,7 +134,10 @@ def create_app(
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings, key_applied=settings.publishable_key is None)
         try:
-            async with _http_client(settings, transport, observability, tls) as http:
+            async with (
+                trusted.watching(settings.trusted_documents_reload_interval),
+                _http_client(settings, transport, observability, tls) as http,
+            ):
                 app.state.medusa = MedusaClient(
                     http,
                     default_key=default_key,
@@ -128,10 +148,7 @@ def create_app(
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight
                 app.state.readiness = Readiness(http, default_key)
-                app.state.limit = limit
-                limit.start()
                 yield
-                limit.stop()
                 # Graceful shutdown: refuse new requests, let those in flight finish their calls.
                 if not await in_flight.drain(settings.shutdown_grace):
                     _log.warning(
@@ -140,6 +157,8 @@ def create_app(
                         settings.shutdown_grace,
                     )
         finally:
+            lane.close()
+            await guards.close()
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -161,6 +180,9 @@ def create_app(
         graphiql,
         in_flight=in_flight,
         observability=observability,
+        trusted=trusted,
+        lane=lane,
+        guards=guards,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
@@ -169,6 +191,65 @@ def create_app(
     app.add_route("/readyz", _readyz, methods=["GET"])
     if observability.metrics is not None:
         app.add_route("/metrics", observability.metrics.endpoint, methods=["GET"])
+    _middleware(app, settings, endpoint, in_flight, observability)
+    return app
+
+
+def _trusted_documents(
+    settings: Settings, cache: DocumentCache, observability: Observability
+) -> TrustedDocuments:
+    """The manifest the settings name, loaded and compiled, its coverage metric registered."""
+    trusted = TrustedDocuments.from_settings(settings, cache)
+    if observability.metrics is not None:
+        observability.metrics.registry.register(trusted.collector())
+    return trusted
+
+
+def _observability(
+    settings: Settings,
+    monitor: ProjectionMonitor,
+    in_flight: InFlight,
+    profile: str,
+    tracer_provider: TracerProvider | None,
+) -> Observability:
+    metrics = (
+        GatewayMetrics(monitor, in_flight, version=__version__, profile=profile)
+        if settings.metrics
+        else None
+    )
+    owns_provider = tracer_provider is None
+    if tracer_provider is None:
+        tracer_provider = tracing_from_env()
+    return Observability(
+        metrics=metrics,
+        tracer_provider=tracer_provider,
+        owns_provider=owns_provider,
+        access_log=settings.access_log,
+    )
+
+
+def _middleware(
+    app: FastAPI,
+    settings: Settings,
+    endpoint: GraphQLEndpoint,
+    in_flight: InFlight,
+    observability: Observability,
+) -> None:
+    """Admission innermost (gateway/admission.py), then CORS, then no-store outermost.
+
+    The adaptive limit (gateway/overload.py) lives in `app.state.limit`; Admission starts and
+    stops its probe with the app's lifespan.
+    """
+    limit = AdaptiveLimit(
+        max_limit=settings.max_in_flight,
+        min_limit=settings.min_in_flight,
+        queue_timeout=settings.queue_timeout,
+        max_queued=settings.max_queued,
+        adaptive=settings.adaptive_concurrency,
+    )
+    if observability.metrics is not None:
+        register_metrics(limit, observability.metrics.registry)
+    app.state.limit = limit
     app.add_middleware(
         Admission,
         handle=endpoint.handle,
@@ -182,41 +263,6 @@ def create_app(
     app.add_middleware(ExplainingCORSMiddleware, settings=settings)
     # Outermost: CORS preflights and every error of the GraphQL route are covered too.
     app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
-    return app
-
-
-def _observability(
-    settings: Settings,
-    monitor: ProjectionMonitor,
-    profile: str,
-    tracer_provider: TracerProvider | None,
-) -> Observability:
-    metrics = (
-        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
-    )
-    owns_provider = tracer_provider is None
-    if tracer_provider is None:
-        tracer_provider = tracing_from_env()
-    return Observability(
-        metrics=metrics,
-        tracer_provider=tracer_provider,
-        owns_provider=owns_provider,
-        access_log=settings.access_log,
-    )
-
-
-def _concurrency_limit(settings: Settings, observability: Observability) -> AdaptiveLimit:
-    """The adaptive limit Admission applies (gateway/overload.py), its gauges on /metrics."""
-    limit = AdaptiveLimit(
-        max_limit=settings.max_in_flight,
-        min_limit=settings.min_in_flight,
-        queue_timeout=settings.queue_timeout,
-        max_queued=settings.max_queued,
-        adaptive=settings.adaptive_concurrency,
-    )
-    if observability.metrics is not None:
-        register_metrics(limit, observability.metrics.registry)
-    return limit
 
 
 def _shed_counter(observability: Observability) -> Callable[[], None] | None:
@@ -278,8 +324,8 @@ def _http_client(
 
 
 async def _healthz(_: Request) -> Response:
-    """Liveness: the process answers. Never touches the backend."""
-    return JSONResponse({"status": "ok"})
+    """Liveness: the process answers (and which release it runs). Never touches the backend."""
+    return JSONResponse({"status": "ok", "version": __version__})
 
 
 async def _readyz(request: Request) -> Response:

@@ -22,6 +22,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gateway.config import Settings
+from gateway.csrf import PREFLIGHT_HEADERS
+from gateway.errors import CorsNotAllowed
 from medusa_client import jsonio
 
 __all__ = ["LOCAL_ORIGINS", "ExplainingCORSMiddleware"]
@@ -36,8 +38,10 @@ _ALLOWED_HEADERS: Final = (
     "x-publishable-api-key",
     "x-medusa-locale",
     "x-request-id",
+    "idempotency-key",  # docs/idempotency.md: the header form of idempotencyKey
     "apollographql-client-name",
     "apollographql-client-version",
+    *PREFLIGHT_HEADERS,  # CSRF prevention (gateway.csrf) asks GET callers for one of them
 )
 #: Refused origins logged once each, up to this many (then one line says logging stopped).
 _MAX_LOGGED_ORIGINS: Final = 100
@@ -56,7 +60,9 @@ class ExplainingCORSMiddleware(CORSMiddleware):
             allow_methods=["GET", "POST"],
             allow_headers=list(_ALLOWED_HEADERS),
             allow_credentials="*" not in origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
+            # x-request-id: a browser app can quote it in bug reports; the others say what a
+            # guard did (a replayed answer, how long to wait after a 429).
+            expose_headers=["x-request-id", "idempotent-replayed", "retry-after"],
             max_age=600,
         )
         self._listed = bool(origins or regex)
@@ -79,11 +85,12 @@ class ExplainingCORSMiddleware(CORSMiddleware):
         else:
             what = bytes(answer.body).decode().removeprefix("Disallowed CORS ")
             message = f"This cross-origin request is not allowed ({what})."
-        body = {"errors": [{"message": message, "extensions": {"code": "CORS_NOT_ALLOWED"}}]}
+        refused = CorsNotAllowed(message)
+        body = {"errors": [{"message": refused.message, "extensions": refused.extensions()}]}
         headers = {k: v for k, v in answer.headers.items() if k.lower().startswith("access-")}
         return Response(
             jsonio.dumps(body),
-            status_code=403,
+            status_code=refused.status,
             media_type="application/json; charset=utf-8",
             headers=headers,
         )

@@ -2,9 +2,10 @@
 
 A storefront sends the same few documents over and over, so the endpoint keeps compiled
 documents (parsed, limit-checked, validated) in an LRU keyed by the query text, and by its
-SHA-256 for Apollo's automatic persisted queries. Execution then goes straight to
-graphql-core with the Strawberry schema; errors are formatted in one place, and anything
-unexpected is masked and logged with the request id.
+SHA-256 for Apollo's automatic persisted queries. The LRU is bounded in (estimated) bytes as
+well as entries, and a refused document is kept as its error messages only, never its AST.
+Execution then goes straight to graphql-core with the Strawberry schema; errors are formatted
+in one place, and anything unexpected is masked and logged with the request id.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -37,10 +38,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from gateway.limits import LIMIT_CODE, OperationCost, check_limits
+from gateway.errors import (
+    BadRequest,
+    InternalError,
+    Overloaded,
+    ParseFailed,
+    PersistedQueryNotFound,
+    RequestOverLimit,
+    RequestProblem,
+    ValidationFailed,
+)
+from gateway.limits import OperationCost, check_limits
 from medusa_client import jsonio
-from medusa_client.errors import GatewayError
-from schema.build import FieldNotExposedError
+from medusa_client.errors import (
+    BackendDataError,
+    GatewayError,
+    OperationLimitExceeded,
+    RequestError,
+)
+from schema.cost import FieldCost
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
 
@@ -52,6 +68,10 @@ _TOO_MANY_TOKENS: Final = "tokens. Parsing aborted."
 #: graphql-core appends "Did you mean ...?" (validation rules, variable coercion, enum values)
 #: at the end of a message; everything from there on names schema items the client did not.
 _SUGGESTION: Final = re.compile(r"\s*Did you mean\b.*", re.DOTALL)
+#: Estimated bytes of a parsed and validated document per character of its text (measured
+#: with tracemalloc: ~60-120 for typical documents; graphql-core keeps every token).
+_AST_BYTES_PER_CHAR: Final = 150
+_ENTRY_OVERHEAD: Final = 1_000
 
 
 def strip_suggestions(message: str) -> str:
@@ -93,22 +113,29 @@ class DocumentCache:
         schema: GraphQLSchema,
         *,
         size: int,
+        max_bytes: int,
         max_depth: int,
         max_aliases: int,
-        max_tokens: int = 5_000,
-        payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
-        max_payment_mutations: int = 1,
-        max_upstream_calls: int = 1_000,
-        introspection: bool = True,
+        max_tokens: int,
+        field_costs: Mapping[str, FieldCost],
+        max_payment_mutations: int,
+        max_upstream_calls: int,
+        max_selections: int,
+        max_field_merges: int,
+        introspection: bool,
         federation_sdl: bool = True,
         hints: bool | None = None,
     ) -> None:
         self.schema = schema
         self._size = size
+        self._max_bytes = max_bytes
+        self._max_selections = max_selections
+        self._max_field_merges = max_field_merges
         self._max_depth = max_depth
         self._max_aliases = max_aliases
         self._max_tokens = max_tokens
-        self._payment_fields = frozenset(payment_fields)
+        #: Each root field's declared backend cost (schema.cost), by GraphQL name.
+        self.field_costs = field_costs
         self._max_payment_mutations = max_payment_mutations
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
@@ -118,20 +145,47 @@ class DocumentCache:
             self._rules += (NoSchemaIntrospectionCustomRule,)
         if not federation_sdl:
             self._rules += (NoFederationSdlRule,)
-        self._documents: OrderedDict[str, CompiledDocument] = OrderedDict()
+        self._documents: OrderedDict[str, tuple[CompiledDocument, int]] = OrderedDict()
+        self._bytes = 0
         self._persisted: OrderedDict[str, str] = OrderedDict()
+        self._persisted_bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        """Estimated bytes the cached documents hold (for tests and metrics)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._documents)
 
     def compile(self, query: str) -> CompiledDocument:
         """The compiled form of `query`, from the cache when it was seen before."""
-        compiled = self._documents.get(query)
-        if compiled is not None:
-            self._documents.move_to_end(query)
-            return compiled
-        compiled = self._compile(query)
-        if self._size:
-            self._documents[query] = compiled
-            if len(self._documents) > self._size:
-                self._documents.popitem(last=False)
+        cached = self.lookup(query)
+        return cached if cached is not None else self.store(query, self.compile_uncached(query))
+
+    def lookup(self, query: str) -> CompiledDocument | None:
+        """The cached compiled form of `query`, if any (marked as recently used)."""
+        cached = self._documents.get(query)
+        if cached is None:
+            return None
+        self._documents.move_to_end(query)
+        return cached[0]
+
+    def store(self, query: str, compiled: CompiledDocument) -> CompiledDocument:
+        """Keep `compiled` (from `compile_uncached(query)`) within the bounds; returns it."""
+        if compiled.errors:
+            # The AST (every token of a hostile document) goes; the messages stay, so a
+            # refused document sent again is refused without parsing it again.
+            compiled = CompiledDocument(None, tuple(map(_detached, compiled.errors)), {})
+            cost = len(query) + _ENTRY_OVERHEAD + sum(len(e.message) for e in compiled.errors)
+        else:
+            cost = len(query) * _AST_BYTES_PER_CHAR + _ENTRY_OVERHEAD
+        if self._size and cost <= self._max_bytes and query not in self._documents:
+            self._documents[query] = (compiled, cost)
+            self._bytes += cost
+            while len(self._documents) > self._size or self._bytes > self._max_bytes:
+                _, (_, evicted) = self._documents.popitem(last=False)
+                self._bytes -= evicted
         return compiled
 
     def persisted(self, sha256: str) -> str | None:
@@ -140,33 +194,45 @@ class DocumentCache:
 
     def persist(self, sha256: str, query: str) -> None:
         """Register `query` under its hash (the caller checked the hash)."""
+        if sha256 in self._persisted or len(query) > self._max_bytes // 4:
+            return
         self._persisted[sha256] = query
-        if len(self._persisted) > max(self._size, 1):
-            self._persisted.popitem(last=False)
+        self._persisted_bytes += len(query)
+        # Texts only (their compiled forms are in the LRU): a quarter of the byte bound.
+        while len(self._persisted) > max(self._size, 1) or (
+            self._persisted_bytes > self._max_bytes // 4
+        ):
+            _, evicted = self._persisted.popitem(last=False)
+            self._persisted_bytes -= len(evicted)
 
-    def _compile(self, query: str) -> CompiledDocument:
+    def compile_uncached(self, query: str) -> CompiledDocument:
+        """Parse, limit-check and validate `query` (trusted documents are compiled once here)."""
         try:
             document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as syntax_error:
             too_long = _TOO_MANY_TOKENS in syntax_error.message
-            syntax_error.extensions = {"code": LIMIT_CODE if too_long else "GRAPHQL_PARSE_FAILED"}
+            kind = OperationLimitExceeded if too_long else ParseFailed
+            syntax_error.original_error = kind(syntax_error.message)
             return CompiledDocument(None, (syntax_error,), {})
         costs: dict[str | None, OperationCost] = {}
         errors = check_limits(
             document,
             max_depth=self._max_depth,
             max_aliases=self._max_aliases,
-            payment_fields=self._payment_fields,
+            field_costs=self.field_costs,
             max_payment_mutations=self._max_payment_mutations,
             max_upstream_calls=self._max_upstream_calls,
+            max_selections=self._max_selections,
+            max_field_merges=self._max_field_merges,
             costs=costs,
         )
         if not errors:
-            errors = validate(self.schema, document, self._rules)
+            # Without hints graphql-core also skips computing them (edit distances per name).
+            errors = validate(self.schema, document, self._rules, hide_suggestions=not self.hints)
             for error in errors:
-                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
                 if not self.hints:
                     error.message = strip_suggestions(error.message)
+                error.original_error = ValidationFailed(error.message)
         if errors:
             return CompiledDocument(None, tuple(errors), {})
         operations = {
@@ -177,14 +243,11 @@ class DocumentCache:
         return CompiledDocument(document, (), operations, costs)
 
 
-class RequestProblem(Exception):
-    """The HTTP request is not a valid GraphQL request: answered with `status`, not executed."""
-
-    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
+def _detached(error: GraphQLError) -> GraphQLError:
+    """The same error without its nodes and source, which hold the whole document."""
+    detached = GraphQLError(error.message, original_error=error.original_error)
+    detached.locations = error.locations
+    return detached
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,22 +264,22 @@ class GraphQLRequest:
     ) -> GraphQLRequest:
         """Check the `{query, variables, operationName, extensions}` object (APQ aware)."""
         if not isinstance(params, dict):
-            raise RequestProblem(400, "The request body must be a JSON object.")
+            raise BadRequest("The request body must be a JSON object.")
         query = params.get("query")
         variables = params.get("variables")
         operation_name = params.get("operationName")
         if query is not None and not isinstance(query, str):
-            raise RequestProblem(400, "`query` must be a string.")
+            raise BadRequest("`query` must be a string.")
         if variables is not None and not isinstance(variables, dict):
-            raise RequestProblem(400, "`variables` must be an object.")
+            raise BadRequest("`variables` must be an object.")
         if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestProblem(400, "`operationName` must be a string.")
+            raise BadRequest("`operationName` must be a string.")
         query = _persisted_query(params.get("extensions"), query, cache)
         if not query:
-            raise RequestProblem(400, "The request has no `query`.")
+            raise BadRequest("The request has no `query`.")
         if len(query) > max_query_bytes:
             msg = f"The query exceeds {max_query_bytes} characters."
-            raise RequestProblem(413, msg, LIMIT_CODE)
+            raise RequestOverLimit(msg)
         return cls(query, variables, operation_name)
 
 
@@ -225,23 +288,22 @@ def _persisted_query(extensions: object, query: str | None, cache: DocumentCache
     if extensions is None:
         return query
     if not isinstance(extensions, dict):
-        raise RequestProblem(400, "`extensions` must be an object.")
+        raise BadRequest("`extensions` must be an object.")
     persisted = extensions.get("persistedQuery")
     if persisted is None:
         return query
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        raise RequestProblem(400, "Unsupported persistedQuery version (only 1 is).")
+        raise BadRequest("Unsupported persistedQuery version (only 1 is).")
     sha = persisted.get("sha256Hash")
     if not isinstance(sha, str):
-        raise RequestProblem(400, "persistedQuery.sha256Hash must be a string.")
+        raise BadRequest("persistedQuery.sha256Hash must be a string.")
     if query is None:
         known = cache.persisted(sha.lower())
         if known is None:
-            # Apollo clients look for exactly this message/code, then resend with the query.
-            raise RequestProblem(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+            raise PersistedQueryNotFound
         return known
     if hashlib.sha256(query.encode()).hexdigest() != sha.lower():
-        raise RequestProblem(400, "provided sha does not match query")
+        raise BadRequest("provided sha does not match query")
     cache.persist(sha.lower(), query)
     return query
 
@@ -253,11 +315,11 @@ def select_operation(
     if operation_name is None:
         if len(compiled.operations) == 1:
             return next(iter(compiled.operations.values()))
-        raise RequestProblem(400, "The document has several operations: send `operationName`.")
+        raise BadRequest("The document has several operations: send `operationName`.")
     operation = compiled.operations.get(operation_name)
     if operation is None:
         shown = operation_name if len(operation_name) <= 100 else operation_name[:100] + "..."
-        raise RequestProblem(400, f"Unknown operation named '{shown}'.")
+        raise BadRequest(f"Unknown operation named '{shown}'.")
     return operation
 
 
@@ -284,32 +346,38 @@ async def run(
 
 
 def format_error(error: GraphQLError, request_id: str, *, hints: bool = True) -> dict[str, Any]:
-    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked.
+    """One `errors[]` entry: the message and extensions of the error's `GatewayError`.
 
     `hints=False` (production) strips graphql-core's "Did you mean ...?" suggestions from
     every message, including the variable-coercion errors raised at execution.
     """
-    original = error.original_error
-    message = error.message if hints else strip_suggestions(error.message)
-    extensions: dict[str, Any]
-    if isinstance(original, GatewayError | FieldNotExposedError):
-        message = original.message if isinstance(original, GatewayError) else str(original)
-        extensions = original.extensions()
-    elif original is None or isinstance(original, GraphQLError):
-        extensions = dict(error.extensions or {})
-        # Variable coercion errors carry no path and no code: the client sent bad input.
-        extensions.setdefault("code", "BAD_USER_INPUT" if error.path is None else "BACKEND_ERROR")
-    else:
-        _log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
-        message = "Internal server error."
-        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    reported = gateway_error(error, request_id)
+    message = reported.message if hints else strip_suggestions(reported.message)
     entry: dict[str, Any] = {"message": message}
     if error.locations:
         entry["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:
         entry["path"] = error.path
-    entry["extensions"] = extensions
+    entry["extensions"] = reported.extensions()
     return entry
+
+
+def gateway_error(error: GraphQLError, request_id: str) -> GatewayError:
+    """The `GatewayError` a GraphQL error stands for; anything unexpected is masked and logged.
+
+    Ours travel as `original_error`. graphql-core's own errors have none: before execution
+    (no path) they are the client's input (variables that do not coerce); during it, a value
+    of the backend's that does not fit the schema (a non-null id missing, a bad scalar).
+    """
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return original
+    if original is None or isinstance(original, GraphQLError):
+        return (
+            RequestError(error.message) if error.path is None else BackendDataError(error.message)
+        )
+    _log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
+    return InternalError(request_id)
 
 
 def wants_graphql_response(request: Request) -> bool:
@@ -330,12 +398,11 @@ def render(
     )
 
 
-def problem_response(problem: RequestProblem, *, modern: bool, request_id: str) -> Response:
-    """A request-level error in GraphQL's response shape."""
-    # Refused before execution, so nothing reached the backend: repeating cannot duplicate a
-    # session (`retryable` means exactly that here, as on every GatewayError).
-    extensions = {"code": problem.code, "retryable": True}
-    body = {"errors": [{"message": problem.message, "extensions": extensions}]}
+def problem_response(
+    problem: RequestProblem | Overloaded, *, modern: bool, request_id: str
+) -> Response:
+    """A request-level error in GraphQL's response shape, with its HTTP status."""
+    body = {"errors": [{"message": problem.message, "extensions": problem.extensions()}]}
     return render(body, status=problem.status, modern=modern, request_id=request_id)
 
 

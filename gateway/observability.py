@@ -42,6 +42,7 @@ from starlette.responses import Response
 
 from gateway import __version__
 from gateway.config import SettingsError
+from gateway.inflight import InFlight
 
 if TYPE_CHECKING:
     from graphql import OperationDefinitionNode
@@ -124,7 +125,9 @@ class _ProjectionMisses(Collector):
 class GatewayMetrics:
     """The gateway's Prometheus metrics, in a registry of their own (one per app)."""
 
-    def __init__(self, monitor: ProjectionMonitor, *, version: str, profile: str) -> None:
+    def __init__(
+        self, monitor: ProjectionMonitor, in_flight: InFlight, *, version: str, profile: str
+    ) -> None:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
@@ -149,11 +152,10 @@ class GatewayMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
-        #: Requests being served: a plain int on the hot path, read by the gauge at scrape time.
-        self.in_flight = 0
+        # The load shedder's own count (one counter), read by the gauge at scrape time.
         Gauge(
             "gateway_requests_in_flight", "GraphQL requests being served.", registry=registry
-        ).set_function(lambda: self.in_flight)
+        ).set_function(lambda: in_flight.count)
         self._backend_duration = Histogram(
             "gateway_backend_request_duration_seconds",
             "Time for one backend (Medusa) HTTP call, by method and route template.",
@@ -166,6 +168,33 @@ class GatewayMetrics:
             "Backend (Medusa) HTTP calls by method, route template and status "
             "(the HTTP status, or the httpx error's name when there was no answer).",
             ["method", "route", "status"],
+            registry=registry,
+        )
+        self._guard_events = Counter(
+            "gateway_idempotency_events",
+            "Idempotency guard steps: replayed, conflict (key reused), in_progress_wait, "
+            "in_progress_timeout, unavailable, stored, released, store_failed.",
+            ["event"],
+            registry=registry,
+        )
+        self._rate_limited = Counter(
+            "gateway_rate_limited",
+            "Requests refused by a rate limit (payment: per caller; ip: per client address), "
+            "and checks skipped because the counter store was down (unavailable).",
+            ["limit"],
+            registry=registry,
+        )
+        self._redis_duration = Histogram(
+            "gateway_redis_command_duration_seconds",
+            "Time for one Redis command (GATEWAY_REDIS_URL), by command.",
+            ["command"],
+            buckets=_BUCKETS,
+            registry=registry,
+        )
+        self._redis_errors = Counter(
+            "gateway_redis_errors",
+            "Redis commands that failed (connection, timeout, server error), by command.",
+            ["command"],
             registry=registry,
         )
         # Children bound once per label set: a dict lookup per request, no registry lock.
@@ -206,6 +235,25 @@ class GatewayMetrics:
             self._backend_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def guard_event(self, event: str) -> None:
+        """Count one step of the idempotency guard or of the payment rate limit."""
+        if event == "rate_limited":
+            self._rate_limited.labels("payment").inc()
+        elif event == "rate_limit_unavailable":
+            self._rate_limited.labels("unavailable").inc()
+        else:
+            self._guard_events.labels(event).inc()
+
+    def ip_rate_limited(self) -> None:
+        """Count one request refused by the per-address limit."""
+        self._rate_limited.labels("ip").inc()
+
+    def redis_done(self, command: str, seconds: float, *, ok: bool) -> None:
+        """Time one Redis command; count it as an error when it failed."""
+        self._redis_duration.labels(command).observe(seconds)
+        if not ok:
+            self._redis_errors.labels(command).inc()
 
     async def endpoint(self, request: Request) -> Response:
         """GET /metrics in the Prometheus text format (or OpenMetrics when asked for)."""
@@ -356,8 +404,6 @@ class Observability:
     def start(self, request: Request, request_id: str) -> Observation:
         """A request arrived: remember its id for logs, open its span when tracing."""
         seen = Observation(request_id, REQUEST_ID.set(request_id))
-        if self.metrics is not None:
-            self.metrics.in_flight += 1
         if self._tracer is not None:
             self._open_span(seen, request)
         return seen
@@ -368,7 +414,6 @@ class Observability:
             seen.code = "INTERNAL_SERVER_ERROR"
         seconds = time.perf_counter() - seen.started
         if self.metrics is not None:
-            self.metrics.in_flight -= 1
             self.metrics.request_done(seen.operation, seen.code, seconds)
         if self._access_log:
             self._log(seen, status, seconds)

@@ -81,6 +81,11 @@ class AdaptiveLimit:
         self._cpu_mark = (time.monotonic(), time.process_time())
 
     @property
+    def probing(self) -> bool:
+        """Whether the lag probe runs (between the app's start-up and its shutdown)."""
+        return self._probe is not None
+
+    @property
     def queued(self) -> int:
         """Requests waiting for a slot."""
         return len(self._waiters)

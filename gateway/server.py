@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import sys
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -247,11 +247,18 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def serve(settings: Settings, app: Any, **options: Any) -> int:  # noqa: ANN401
-    """Run uvicorn with `GatewayHttpProtocol` and the settings' limits; the exit code.
+def serve(
+    settings: Settings,
+    app: Any,  # noqa: ANN401  # an ASGI app, or an app factory's import string
+    *,
+    sockets: list[socket.socket] | None = None,
+    **options: Any,  # noqa: ANN401  # uvicorn.Config's own options
+) -> bool:
+    """Run uvicorn with `GatewayHttpProtocol` and the settings' limits; True if it started.
 
-    `app` is an ASGI app, or with `workers > 1` an import string of an app factory (each
-    worker process builds its own).
+    `app` is an ASGI app served on `sockets` (bound by the caller), or with `workers > 1` an
+    import string of an app factory (each worker process builds its own; uvicorn's
+    supervisor binds the port).
     """
     import uvicorn  # noqa: PLC0415  # not needed by export-schema
     from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
@@ -267,13 +274,10 @@ def serve(settings: Settings, app: Any, **options: Any) -> int:  # noqa: ANN401
         **options,
     )
     config.gateway_limits = ServerLimits.from_settings(settings)  # type: ignore[attr-defined]
-    server = uvicorn.Server(config)
     if settings.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return 0
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn handles SIGINT itself
-        server.run()
-    if not server.started:
-        print("the server did not start (see the log above)", file=sys.stderr)  # noqa: T201
-        return 3
-    return 0
+        return True
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before uvicorn's signal handlers
+        server.run(sockets=sockets)
+    return server.started

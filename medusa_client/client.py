@@ -475,11 +475,11 @@ class MedusaClient:
             except httpx.PoolTimeout as exc:
                 raise BackendUnavailable("all backend connections are busy") from exc
             except httpx.TimeoutException as exc:  # read/write timeout: the request went out
-                raise BackendTimeout from exc
+                raise BackendTimeout(read_only=request.method == "GET") from exc
             except ResponseTooLarge as exc:  # answered, but more than we read: it was sent
                 raise BackendProtocolError(None, str(exc)) from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                raise BackendConnectionLost from exc
+                raise BackendConnectionLost(read_only=request.method == "GET") from exc
             except httpx.TooManyRedirects as exc:  # redirects are answers: the request was sent
                 raise BackendProtocolError(None, "too many redirects") from exc
             except httpx.DecodingError as exc:  # a transport that reads eagerly: it was sent
@@ -505,9 +505,9 @@ class MedusaClient:
         except httpx.DecodingError as exc:  # an answer came back (bad gzip ...): it was sent
             raise BackendProtocolError(status, "the answer could not be decoded") from exc
         except httpx.TimeoutException as exc:
-            raise BackendTimeout from exc
+            raise BackendTimeout(read_only=response.request.method == "GET") from exc
         except httpx.TransportError as exc:  # the answer broke off midway: outcome unknown
-            raise BackendConnectionLost from exc
+            raise BackendConnectionLost(read_only=response.request.method == "GET") from exc
         finally:
             await response.aclose()
         return b"".join(chunks)

@@ -17,8 +17,8 @@ from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import httpx
-from httpx._client import UseClientDefault
-from httpx._types import (
+
+from medusa_client._httpx_compat import (
     AuthTypes,
     CookieTypes,
     HeaderTypes,
@@ -28,6 +28,10 @@ from httpx._types import (
     RequestExtensions,
     RequestFiles,
     TimeoutTypes,
+    UseClientDefault,
+    parsed,
+    transport_of,
+    url_from_parsed,
 )
 
 __all__ = ["LeanAsyncClient"]
@@ -154,7 +158,7 @@ class LeanAsyncClient(httpx.AsyncClient):
             return await super().send(
                 request, stream=stream, auth=auth, follow_redirects=follow_redirects
             )
-        response = await self._transport.handle_async_request(request)
+        response = await transport_of(self).handle_async_request(request)
         response.request = request
         if stream:
             return response
@@ -176,15 +180,11 @@ class LeanAsyncClient(httpx.AsyncClient):
         cached = self.__dict__.get("_lean_base_cache")
         if cached is None or cached[0] is not base:
             # httpx keeps base_url with a trailing slash; a path is joined after the base's path.
-            cached = (base, str(base).rstrip("/"), base._uri_reference)
+            cached = (base, str(base).rstrip("/"), parsed(base))
             self.__dict__["_lean_base_cache"] = cached
-        _, text, parsed = cached
+        _, text, reference = cached
         if _ALREADY_ENCODED(path) and (query is None or _ALREADY_ENCODED(query)):
-            url = httpx.URL.__new__(httpx.URL)
-            url._uri_reference = parsed._replace(  # private to httpx, pinned <0.29: tested
-                path=f"{parsed.path.rstrip('/')}{path}", query=query, fragment=None
-            )
-            return url
+            return url_from_parsed(reference, path, query)
         return httpx.URL(f"{text}{path}" if query is None else f"{text}{path}?{query}")
 
 

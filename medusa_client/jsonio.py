@@ -23,6 +23,8 @@ from typing import Any, Final
 
 import orjson
 
+from medusa_client.errors import RequestError
+
 __all__ = ["JSONTooComplex", "NonFiniteNumber", "dumps", "loads"]
 
 #: 19 digits in a row: an integer that may not fit 64 bits (-9223372036854775809 has 19).
@@ -30,11 +32,15 @@ _LONG_DIGITS_BYTES: Final = re.compile(rb"\d{19}")
 _LONG_DIGITS_TEXT: Final = re.compile(r"\d{19}")
 
 
-class JSONTooComplex(ValueError):
-    """Valid-looking JSON nested too deeply for this process to handle safely."""
+class JSONTooComplex(RequestError, ValueError):
+    """Valid-looking JSON nested too deeply for this process to handle safely (BAD_USER_INPUT).
+
+    Also a `ValueError`, as invalid JSON is: callers that only care whether it parsed can
+    catch that alone.
+    """
 
 
-class NonFiniteNumber(ValueError):
+class NonFiniteNumber(RequestError, ValueError):
     """NaN, Infinity, or a number beyond a double's range: no exact JSON value to forward."""
 
 

@@ -9,9 +9,11 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
 from medusa_client.client import check_id, check_session_input
-from schema import payments
+from schema import _strawberry_compat, payments
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
+from schema.cost import cost
+from schema.guards.keys import selection_digest
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
 from schema.plan_cache import compiled_plan
 from schema.projection import FieldsPlan
@@ -30,15 +32,24 @@ class Mutation:
             "`POST /store/payment-collections/{id}/payment-sessions`). Not idempotent: Medusa "
             "deletes the collection's existing sessions and creates a new one, so the gateway "
             "never retries it. The backend is asked only for the fields this selection needs."
-        )
+        ),
+        metadata=cost(1, creates_payment_session=True),
     )
     async def create_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: CreatePaymentSessionInput
     ) -> CreatePaymentSessionPayload:
         """Compile the selection to `fields`, call Medusa once, build the typed answer."""
-        return await _create_session(
-            info, str(input.payment_collection_id), input.provider_id, input.data
+        plan = _plan(info)
+        raw = await payments.create_session(
+            info.context,
+            str(input.payment_collection_id),
+            input.provider_id,
+            input.data,
+            plan.fields,
+            idempotency_key=input.idempotency_key,
+            selection=_selection(info, input.idempotency_key),
         )
+        return _answer(info, raw, plan, input.provider_id)
 
     @strawberry.mutation(
         description=(
@@ -47,7 +58,10 @@ class Mutation:
             "collection (`POST /store/payment-collections`), then create the session on it. "
             "Not idempotent (the session replaces the collection's existing ones) and never "
             "retried."
-        )
+        ),
+        # Read the cart's region and its providers (refused input creates nothing), then
+        # get-or-create the collection, then the session.
+        metadata=cost(4, creates_payment_session=True),
     )
     async def initiate_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: InitiatePaymentSessionInput
@@ -60,28 +74,34 @@ class Mutation:
         return _answer(
             info,
             await payments.initiate_session(
-                info.context, cart_id, input.provider_id, input.data, plan.fields
+                info.context,
+                cart_id,
+                input.provider_id,
+                input.data,
+                plan.fields,
+                idempotency_key=input.idempotency_key,
+                selection=_selection(info, input.idempotency_key),
             ),
             plan,
             input.provider_id,
         )
 
 
-async def _create_session(
-    info: strawberry.Info[GatewayContext, None],
-    collection_id: str,
-    provider_id: str,
-    data: object,
-) -> CreatePaymentSessionPayload:
-    """Compile the selection to `fields`, call Medusa once, build the typed answer."""
-    plan = _plan(info)
-    raw = await payments.create_session(info.context, collection_id, provider_id, data, plan.fields)
-    return _answer(info, raw, plan, provider_id)
+def _selection(info: strawberry.Info[GatewayContext, None], key: str | None) -> str:
+    """The field's selection digest: part of what a reused idempotency key must match.
+
+    Only keyed calls need it (the `Idempotency-Key` header counts), so others skip the work.
+    """
+    guard = info.context.guard
+    if key is None and (guard is None or guard.header_key is None):
+        return ""
+    raw_info = _strawberry_compat.raw_info(info)
+    return selection_digest(raw_info.field_nodes, raw_info.fragments, variables_of(raw_info))
 
 
 def _plan(info: strawberry.Info[GatewayContext, None]) -> FieldsPlan:
     """The selection's cached `fields` plan, refused before any call if it expands too much."""
-    raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
+    raw_info = _strawberry_compat.raw_info(info)
     payload_type = get_named_type(raw_info.return_type)
     assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
     plan = compiled_plan(

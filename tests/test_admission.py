@@ -216,3 +216,14 @@ def test_other_routes_and_graphiql_pass_through(fast_path: bool) -> None:
                 assert shed.status_code == 503  # a GET query is admitted like a POST
 
     asyncio.run(main())
+
+
+def test_the_limit_probes_the_loop_while_the_app_runs() -> None:
+    from fastapi.testclient import TestClient
+
+    app = _app(FakeMedusa())
+    limit = app.state.limit
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert limit.probing
+    assert not limit.probing

@@ -44,18 +44,29 @@ def providers(client: TestClient, state: SandboxState) -> dict[str, object]:
     return body
 
 
+def behind_private_ca(
+    pki: PKI,  # noqa: F811  # the fixture's value
+    backend: tuple[int, SandboxState],
+    **client_tls: Path,
+) -> Settings:
+    """Settings for the loopback Medusa whose certificate the test CA signed."""
+    port, state = backend
+    return Settings(
+        medusa_url=f"https://localhost:{port}",
+        publishable_key=state.publishable_key,
+        ca_bundle=pki.ca,
+        **client_tls,  # type: ignore[arg-type]  # client_cert / client_key
+    )
+
+
 def test_a_backend_behind_a_private_ca_with_mutual_tls(
     pki: PKI,  # noqa: F811  # the fixture
     mtls_backend: tuple[int, SandboxState],
 ) -> None:
-    port, state = mtls_backend
-    settings = Settings(
-        medusa_url=f"https://localhost:{port}",
-        publishable_key=state.publishable_key,
-        ca_bundle=pki.ca,
-        client_cert=pki.client_cert,
-        client_key=pki.client_key,
+    settings = behind_private_ca(
+        pki, mtls_backend, client_cert=pki.client_cert, client_key=pki.client_key
     )
+    state = mtls_backend[1]
     with TestClient(create_app(settings)) as client:
         assert providers(client, state) == {
             "data": {"paymentProviders": [{"id": "pp_system_default"}]}
@@ -67,12 +78,8 @@ def test_without_the_client_certificate_nothing_is_served(
     pki: PKI,  # noqa: F811  # the fixture
     mtls_backend: tuple[int, SandboxState],
 ) -> None:
-    port, state = mtls_backend
-    settings = Settings(
-        medusa_url=f"https://localhost:{port}",
-        publishable_key=state.publishable_key,
-        ca_bundle=pki.ca,
-    )
+    settings = behind_private_ca(pki, mtls_backend)
+    state = mtls_backend[1]
     with TestClient(create_app(settings)) as client:
         body = providers(client, state)
         errors = body["errors"]

@@ -23,7 +23,7 @@ from medusa_client.profiles import profile_named
 from sandbox.emulator import SandboxState, create_sandbox_app
 from schema.loaders import CartLoader
 from schema.projection import plan_cart_fields
-from tests.conftest import FakeMedusa, GatewayFactory
+from tests.conftest import FakeMedusa, GatewayFactory, answer
 
 COLLECTION: dict[str, Any] = {
     "id": "pay_col_01A",
@@ -132,16 +132,10 @@ def test_aliases_on_one_cart_cost_one_read_with_the_union_of_their_paths(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     medusa.respond = cart_backend({"cart_01A": COLLECTION})
-    body = (
-        gateway()
-        .post(
-            "/graphql",
-            json={
-                "query": '{ a: cartPaymentCollection(cartId: "cart_01A") { id amount } '
-                'b: cartPaymentCollection(cartId: "cart_01A") { status paymentSessions { id } } }'
-            },
-        )
-        .json()
+    body = answer(
+        gateway(),
+        '{ a: cartPaymentCollection(cartId: "cart_01A") { id amount } '
+        'b: cartPaymentCollection(cartId: "cart_01A") { status paymentSessions { id } } }',
     )
     assert "errors" not in body, body
     assert body["data"]["a"] == {"id": "pay_col_01A", "amount": 50.0}
@@ -158,11 +152,7 @@ def test_a_cart_without_a_collection_answers_null_without_error(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     medusa.respond = cart_backend({"cart_01B": None})
-    body = (
-        gateway()
-        .post("/graphql", json={"query": '{ cartPaymentCollection(cartId: "cart_01B") { id } }'})
-        .json()
-    )
+    body = answer(gateway(), '{ cartPaymentCollection(cartId: "cart_01B") { id } }')
     assert body == {"data": {"cartPaymentCollection": None}}
 
 
@@ -170,16 +160,10 @@ def test_an_unknown_cart_is_not_found_on_that_field_only(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     medusa.respond = cart_backend({"cart_01A": COLLECTION})
-    body = (
-        gateway()
-        .post(
-            "/graphql",
-            json={
-                "query": '{ gone: cartPaymentCollection(cartId: "cart_01NOPE") { id } '
-                'here: cartPaymentCollection(cartId: "cart_01A") { id } }'
-            },
-        )
-        .json()
+    body = answer(
+        gateway(),
+        '{ gone: cartPaymentCollection(cartId: "cart_01NOPE") { id } '
+        'here: cartPaymentCollection(cartId: "cart_01A") { id } }',
     )
     assert body["data"] == {"gone": None, "here": {"id": "pay_col_01A"}}
     (error,) = body["errors"]
@@ -191,16 +175,10 @@ def test_a_hostile_cart_id_is_refused_before_any_call(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     medusa.respond = cart_backend({})
-    body = (
-        gateway()
-        .post(
-            "/graphql",
-            json={
-                "query": "query ($c: ID!) { cartPaymentCollection(cartId: $c) { id } }",
-                "variables": {"c": "../admin/users?x=1"},
-            },
-        )
-        .json()
+    body = answer(
+        gateway(),
+        "query ($c: ID!) { cartPaymentCollection(cartId: $c) { id } }",
+        variables={"c": "../admin/users?x=1"},
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert medusa.requests == []
@@ -210,16 +188,9 @@ def test_columns_only_the_cart_route_has_are_read_through_its_star(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     medusa.respond = cart_backend({"cart_01A": COLLECTION})
-    body = (
-        gateway()
-        .post(
-            "/graphql",
-            json={
-                "query": '{ cartPaymentCollection(cartId: "cart_01A") { createdAt metadata '
-                "payments { id } } }"
-            },
-        )
-        .json()
+    body = answer(
+        gateway(),
+        '{ cartPaymentCollection(cartId: "cart_01A") { createdAt metadata payments { id } } }',
     )
     data = body["data"]["cartPaymentCollection"]
     assert data["createdAt"] == "2026-11-23T21:31:21.926Z"
@@ -248,11 +219,7 @@ def test_entities_cost_one_backend_call_per_distinct_cart_and_region(
     carts = ["cart_01A", "cart_01B", "cart_01A", "cart_01C", "cart_01B", "cart_01A"]
     representations = [{"__typename": "Cart", "id": c} for c in carts]
     representations += [{"__typename": "Region", "id": "reg_01X"}] * 4
-    body = (
-        gateway()
-        .post("/graphql", json={"query": ENTITIES, "variables": {"r": representations}})
-        .json()
-    )
+    body = answer(gateway(), ENTITIES, variables={"r": representations})
     assert "errors" not in body, body
     entities = body["data"]["_entities"]
     assert [e["id"] for e in entities] == [*carts, *["reg_01X"] * 4]
@@ -283,24 +250,17 @@ def test_entities_that_select_only_the_key_read_nothing(
 ) -> None:
     medusa.respond = cart_backend({})
     representations = [{"__typename": "Cart", "id": "cart_01A"}] * 3
-    body = (
-        gateway()
-        .post(
-            "/graphql",
-            json={
-                "query": "query ($r: [_Any!]!) { _entities(representations: $r) "
-                "{ ... on Cart { id } } }",
-                "variables": {"r": representations},
-            },
-        )
-        .json()
+    body = answer(
+        gateway(),
+        "query ($r: [_Any!]!) { _entities(representations: $r) { ... on Cart { id } } }",
+        variables={"r": representations},
     )
     assert body["data"]["_entities"] == [{"id": "cart_01A"}] * 3
     assert medusa.requests == []
 
 
 def test_service_sdl_shows_the_entities_and_federation_link(gateway: GatewayFactory) -> None:
-    sdl = gateway().post("/graphql", json={"query": "{ _service { sdl } }"}).json()
+    sdl = answer(gateway(), "{ _service { sdl } }")
     text = sdl["data"]["_service"]["sdl"]
     assert '@link(url: "https://specs.apollo.dev/federation/v2.7"' in text
     assert 'type Cart @key(fields: "id")' in text
@@ -321,7 +281,7 @@ def test_initiate_creates_or_gets_the_collection_then_the_session(
 ) -> None:
     medusa.respond = cart_backend({"cart_01A": None})
     variables = {"i": {"cartId": "cart_01A", "providerId": "pp_system_default", "data": {"k": 1}}}
-    body = gateway().post("/graphql", json={"query": INITIATE, "variables": variables}).json()
+    body = answer(gateway(), INITIATE, variables=variables)
     assert "errors" not in body, body
     assert body["data"]["initiatePaymentSession"] == {
         "paymentCollection": {"id": "pay_col_01A"},
@@ -354,7 +314,7 @@ def test_initiate_with_bad_input_creates_nothing(
     gateway: GatewayFactory, medusa: FakeMedusa, input_: dict[str, Any]
 ) -> None:
     medusa.respond = cart_backend({})
-    body = gateway().post("/graphql", json={"query": INITIATE, "variables": {"i": input_}}).json()
+    body = answer(gateway(), INITIATE, variables={"i": input_})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert medusa.requests == []
 
@@ -366,7 +326,7 @@ def test_initiate_stops_when_the_collection_cannot_be_had(
         404, json={"type": "not_found", "message": "Cart id not found: cart_01A"}
     )
     variables = {"i": {"cartId": "cart_01A", "providerId": "pp_system_default"}}
-    body = gateway().post("/graphql", json={"query": INITIATE, "variables": variables}).json()
+    body = answer(gateway(), INITIATE, variables=variables)
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert [r.url.path for r in medusa.requests] == ["/store/carts/cart_01A"]
@@ -402,13 +362,13 @@ def test_an_entities_batch_over_the_read_budget_reads_nothing(
     medusa.respond = cart_backend({f"cart_01{i}": None for i in range(6)})
     client = gateway(max_backend_reads=5)
     six = [{"__typename": "Cart", "id": f"cart_01{i}"} for i in range(6)]
-    body = client.post("/graphql", json={"query": ENTITIES, "variables": {"r": six}}).json()
+    body = answer(client, ENTITIES, variables={"r": six})
     assert {e["extensions"]["code"] for e in body["errors"]} == {"OPERATION_LIMIT"}
     assert "GATEWAY_MAX_BACKEND_READS" in body["errors"][0]["message"]
     assert medusa.requests == []
     # Five distinct carts (and the same cart again and again) fit the same budget.
     five = [{"__typename": "Cart", "id": f"cart_01{i % 5}"} for i in range(12)]
-    body = client.post("/graphql", json={"query": ENTITIES, "variables": {"r": five}}).json()
+    body = answer(client, ENTITIES, variables={"r": five})
     assert "errors" not in body, body
     assert len(calls(medusa, "/store/carts/")) == 5
 
@@ -416,11 +376,7 @@ def test_an_entities_batch_over_the_read_budget_reads_nothing(
 def test_the_read_budget_counts_regions_too(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     medusa.respond = cart_backend({})
     regions = [{"__typename": "Region", "id": f"reg_01{i}"} for i in range(3)]
-    body = (
-        gateway(max_backend_reads=2)
-        .post("/graphql", json={"query": ENTITIES, "variables": {"r": regions}})
-        .json()
-    )
+    body = answer(gateway(max_backend_reads=2), ENTITIES, variables={"r": regions})
     assert body["data"] is None or all(e is None for e in body["data"]["_entities"])
     assert {e["extensions"]["code"] for e in body["errors"]} == {"OPERATION_LIMIT"}
     assert medusa.requests == []
@@ -445,14 +401,7 @@ def test_a_malformed_representation_is_bad_input_on_its_item_only(
 ) -> None:
     medusa.respond = cart_backend({"cart_01A": COLLECTION})
     good = {"__typename": "Cart", "id": "cart_01A"}
-    body = (
-        gateway()
-        .post(
-            "/graphql",
-            json={"query": ENTITIES, "variables": {"r": [representation, good]}},
-        )
-        .json()
-    )
+    body = answer(gateway(), ENTITIES, variables={"r": [representation, good]})
     bad, fine = body["data"]["_entities"]
     assert bad is None
     assert fine["paymentCollection"]["amount"] == 50.0
@@ -489,7 +438,7 @@ def test_a_provider_the_region_does_not_offer_creates_nothing(
     )
     assert error["extensions"] == {
         "code": "BAD_USER_INPUT",
-        "retryable": True,
+        "retryable": False,  # sent again unchanged, it is refused again
         "medusa": {"status": 400, "type": "invalid_data"},
     }
     assert writes(medusa) == []

@@ -167,9 +167,7 @@ def test_bad_values_name_the_variable(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
     monkeypatch.setenv(variable, value)
-    with pytest.raises(SettingsError) as caught:
-        load_settings()
-    message = str(caught.value)
+    message = settings_error()
     assert message.startswith("Invalid gateway settings:")
     assert f"  {variable}: " in message
 
@@ -377,12 +375,40 @@ def test_unsafe_combinations_are_refused(overrides: dict[str, object], variable:
 def test_the_hardening_defaults_are_secure() -> None:
     settings = load_settings()
     assert settings.max_payment_mutations == 1
-    assert settings.payment_mutation_fields == ["createPaymentSession", "initiatePaymentSession"]
     assert settings.max_batch_size == 0
     assert settings.max_body_bytes == 262_144
-    assert settings.max_tokens == 5_000
+    assert settings.max_tokens == 4_000
     assert settings.max_upstream_calls == 6
     assert settings.connect_retries == 1
     assert settings.max_in_flight == 256
     assert settings.write_timeout == 10.0
     assert settings.max_response_bytes == 2_000_000
+
+
+def test_a_settings_error_keeps_each_problem_by_setting_so_a_caller_can_rename_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(port=0, max_depth=1, debug=True, env="production")
+    error = caught.value
+    fields = [field for field, _ in error.problems]
+    assert fields == ["port", "max_depth"]  # field validators first; the model rule needs them
+    assert str(error).splitlines()[1:] == [
+        f"  GATEWAY_PORT: {error.problems[0][1]}",
+        f"  GATEWAY_MAX_DEPTH: {error.problems[1][1]}",
+    ]
+    renamed = error.naming(lambda field: f"--{field.replace('_', '-')}")
+    assert renamed.splitlines()[1:] == [
+        f"  --port: {error.problems[0][1]}",
+        f"  --max-depth: {error.problems[1][1]}",
+    ]
+
+
+def test_a_rule_across_settings_is_named_settings_whatever_the_naming() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(debug=True, env="production")
+    assert caught.value.naming(str.upper).splitlines()[1].startswith("  settings: ")
+
+
+def test_an_error_without_problems_keeps_its_message() -> None:
+    assert SettingsError("OTEL_TRACES_EXPORTER: unknown").naming(str.upper) == (
+        "OTEL_TRACES_EXPORTER: unknown"
+    )

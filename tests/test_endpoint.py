@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 from typing import Any
@@ -8,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, mutation, settled_collection
+from tests.conftest import (
+    PUBLISHABLE_KEY,
+    FakeMedusa,
+    GatewayFactory,
+    mutation,
+    raising,
+    settled_collection,
+)
 
 PC = "paymentCollection"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -167,10 +175,7 @@ def test_backend_errors_become_stable_codes(
 def test_connection_refused_is_backend_unavailable(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    medusa.respond = refuse
+    medusa.respond = raising(httpx.ConnectError)
     error = post(gateway(), mutation(f"{PC} {{ id }}")).json()["errors"][0]
     assert error["extensions"] == {"code": "BACKEND_UNAVAILABLE", "retryable": True}
 
@@ -178,10 +183,7 @@ def test_connection_refused_is_backend_unavailable(
 def test_a_timeout_after_sending_says_the_outcome_is_unknown(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    def slow(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    medusa.respond = slow
+    medusa.respond = raising(httpx.ReadTimeout)
     error = post(gateway(), mutation(f"{PC} {{ id }}")).json()["errors"][0]
     assert error["extensions"]["code"] == "BACKEND_TIMEOUT"
     assert "unknown" in error["message"]
@@ -199,7 +201,11 @@ def test_unexpected_failures_are_masked_and_logged_with_a_request_id(
         response = post(gateway(), mutation(f"{PC} {{ id }}"), headers={"x-request-id": "req-42"})
     error = response.json()["errors"][0]
     assert error["message"] == "Internal server error."
-    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+    assert error["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "retryable": False,
+        "requestId": "req-42",
+    }
     assert "hunter2" not in response.text
     assert response.headers["x-request-id"] == "req-42"
     assert "req-42" in caplog.text
@@ -313,6 +319,7 @@ def test_queries_work_over_get_but_mutations_do_not(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     client = gateway()
+    client.headers["apollo-require-preflight"] = "true"  # CSRF prevention (tests/test_csrf.py)
     ok = client.get("/graphql", params={"query": "{ gateway { backendProfile } }"})
     assert ok.json() == {"data": {"gateway": {"backendProfile": "medusa-2.21"}}}
     refused = client.get("/graphql", params={"query": mutation(f"{PC} {{ id }}")})
@@ -332,6 +339,14 @@ def test_queries_work_over_get_but_mutations_do_not(
             {
                 "content": b'{"query": "{ gateway { backendProfile } }"}',
                 "headers": {"content-type": "text/plain"},
+            },
+            400,
+            "CSRF_PREVENTION",
+        ),
+        (
+            {
+                "content": b'{"query": "{ gateway { backendProfile } }"}',
+                "headers": {"content-type": "application/graphql", "x-apollo-operation-name": "Q"},
             },
             415,
             "BAD_REQUEST",
@@ -423,7 +438,11 @@ def test_automatic_persisted_queries(gateway: GatewayFactory) -> None:
 
 def test_health_and_readiness(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     client = gateway()
-    assert client.get("/healthz").json() == {"status": "ok"}
+    # The release it runs, read from the installed package's metadata (what pip installed).
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "version": importlib.metadata.version("medusa-graphql-gateway"),
+    }
     medusa.respond = lambda request: (
         httpx.Response(200, text="OK")
         if request.url.path == "/health"

@@ -25,6 +25,7 @@ import httpx
 import pytest
 import uvloop
 
+from medusa_client._httpx_compat import transport_of
 from medusa_client.transport import KeepAliveTransport, ResponseTooLarge
 
 # -- a scriptable HTTP/1.1 server -------------------------------------------------------------
@@ -925,7 +926,7 @@ def test_a_cancelled_connect_frees_the_slot(loop_factory: LoopFactory) -> None:
 
 
 def pool_of_one(http: httpx.AsyncClient, server: Server) -> tuple[KeepAliveTransport, Origin]:
-    transport = http._transport
+    transport = transport_of(http)
     assert isinstance(transport, KeepAliveTransport)
     return transport, ("http", "127.0.0.1", server.port)
 
@@ -954,52 +955,32 @@ def test_a_pool_waiter_served_as_its_timeout_fires_keeps_the_connection() -> Non
 
 
 @pytest.mark.parametrize("handed", ["connection", "slot"])
-def test_a_waiter_cancelled_just_after_being_served_passes_its_turn_on(
-    handed: str, loop_factory: LoopFactory
+@pytest.mark.parametrize("cancelled", ["before being served", "just after being served"])
+def test_a_cancelled_waiter_passes_its_turn_on(
+    handed: str, cancelled: str, loop_factory: LoopFactory
 ) -> None:
     async def scenario(server: Server) -> None:
         async with client(server, max_connections=1) as http:
             transport, origin = pool_of_one(http, server)
             held = await transport._acquire(origin, None, 1.0)
-            cancelled = asyncio.create_task(http.post("/cancelled", content=b"x"))
+            waiter = asyncio.create_task(http.post("/cancelled", content=b"x"))
             following = asyncio.create_task(http.get("/following"))
             await asyncio.sleep(0)  # both queued for the pool
+            if cancelled == "before being served":
+                waiter.cancel()  # its future is cancelled, it leaves the queue when it resumes
             if handed == "slot":
                 held.close()  # its slot is handed over instead: a new connection
-            transport._release(origin, held)  # serves `cancelled`...
-            cancelled.cancel()  # ...which is cancelled before it could resume
+            transport._release(origin, held)  # serves the waiter, or skips it if cancelled
+            if cancelled == "just after being served":
+                waiter.cancel()  # cancelled before it could resume with what it was given
             with pytest.raises(asyncio.CancelledError):
-                await cancelled
+                await waiter
             assert (await following).status_code == 200
             assert transport._open == 1
 
     server = run(reply_ok, scenario, loop_factory)
     assert server.targets == [b"/following"]
     assert server.connections == (1 if handed == "connection" else 2)
-
-
-@pytest.mark.parametrize("handed", ["connection", "slot"])
-def test_a_waiter_cancelled_before_being_served_is_skipped(
-    handed: str, loop_factory: LoopFactory
-) -> None:
-    async def scenario(server: Server) -> None:
-        async with client(server, max_connections=1) as http:
-            transport, origin = pool_of_one(http, server)
-            held = await transport._acquire(origin, None, 1.0)
-            cancelled = asyncio.create_task(http.post("/cancelled", content=b"x"))
-            following = asyncio.create_task(http.get("/following"))
-            await asyncio.sleep(0)  # both queued for the pool
-            cancelled.cancel()  # its future is cancelled, it leaves the queue when it resumes
-            if handed == "slot":
-                held.close()
-            transport._release(origin, held)  # must skip the cancelled waiter
-            with pytest.raises(asyncio.CancelledError):
-                await cancelled
-            assert (await following).status_code == 200
-            assert transport._open == 1
-
-    server = run(reply_ok, scenario, loop_factory)
-    assert server.targets == [b"/following"]
 
 
 def test_aclose_closes_idle_connections(loop_factory: LoopFactory) -> None:
@@ -1010,7 +991,7 @@ def test_aclose_closes_idle_connections(loop_factory: LoopFactory) -> None:
         await http.aclose()
         await eventually(lambda: server.eofs == 3)
         assert server.open_now == 0
-        transport = http._transport
+        transport = transport_of(http)
         assert isinstance(transport, KeepAliveTransport)
         assert transport._open == 0
 
