@@ -219,11 +219,14 @@ mapfile -t UNSET < <(compgen -e | grep '^GATEWAY_' | sed 's/^/-u/' || true)
 for n in $WORKERS; do
   name=gateway; [ "$n" = 1 ] || name=gateway-${n}w
   cpus=$SUT_CPU; [ "$n" = 1 ] || cpus=0-$((n - 1))
+  # N workers without Redis must run with idempotency off (each worker would keep its own
+  # keys); the bench sends no idempotency key, so this changes nothing it measures.
+  multi=(); [ "$n" = 1 ] || multi=(GATEWAY_IDEMPOTENCY=false)
   pick_port port
   start "$name" "$cpus" "$ROOT" "$OUT/$name.log" -- env "${UNSET[@]}" \
     GATEWAY_MEDUSA_URL="$BACKEND" GATEWAY_PUBLISHABLE_KEY="$KEY" GATEWAY_HOST="$HOST" \
     GATEWAY_PORT="$port" GATEWAY_BACKEND_PROFILE=open GATEWAY_LOG_LEVEL=warning \
-    ${GATEWAY_EXTRA:-} "$PYTHON" -m gateway --workers "$n"
+    "${multi[@]}" ${GATEWAY_EXTRA:-} "$PYTHON" -m gateway --workers "$n"
   TARGETS+=("$name-full|graphql|http://$HOST:$port/graphql|$OUT/bodies/full.json|$name")
   if [ "$n" = 1 ]; then
     GRAPHQL=http://$HOST:$port/graphql
