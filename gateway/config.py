@@ -128,9 +128,11 @@ class Settings(BaseSettings):
         "for one core's worth of requests waiting on a ~50 ms backend.",
     )
     adaptive_concurrency: bool = Field(
-        default=True,
-        description="Lower the concurrency limit while the event loop is saturated (its lag "
-        "grows) and raise it back while it is not; false: the limit is max_in_flight.",
+        default=False,
+        description="Lower the concurrency limit while this process saturates its core (the "
+        "event loop's lag grows) and raise it back when not; off by default (measured: it "
+        "cost goodput on a CPU-bound process, docs/performance.md): the limit is "
+        "max_in_flight.",
     )
     queue_timeout: float = Field(
         default=1.0,

@@ -22,7 +22,10 @@ A slow backend does not saturate the loop (requests just wait on sockets), so it
 the limit: concurrency then grows as Little's law needs (throughput x backend latency). This
 is the AIMD flavour of Envoy's adaptive concurrency and Netflix's concurrency-limits, with the
 loop lag as the congestion signal instead of round-trip times that the backend's own latency
-would distort. Measured (bench/run.sh, the 50 ms curve): docs/performance.md.
+would distort. Off by default (`GATEWAY_ADAPTIVE_CONCURRENCY`): measured on the 50 ms curve
+(bench/run.sh), a lower limit did not raise the throughput of a process that is CPU-bound, it
+moved the waiting into the queue, whose deadline then shed requests that would have been
+served (docs/performance.md). The queue and its deadline are what protect goodput.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class AdaptiveLimit:
         min_limit: int = 64,
         queue_timeout: float = 1.0,
         max_queued: int = 2048,
-        adaptive: bool = True,
+        adaptive: bool = False,
     ) -> None:
         self.max_limit = max_limit
         self.min_limit = min(min_limit, max_limit)

@@ -221,9 +221,19 @@ def test_other_routes_and_graphiql_pass_through(fast_path: bool) -> None:
 def test_the_limit_probes_the_loop_while_the_app_runs() -> None:
     from fastapi.testclient import TestClient
 
-    app = _app(FakeMedusa())
+    app = _app(FakeMedusa(), adaptive_concurrency=True)
     limit = app.state.limit
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         assert limit.probing
     assert not limit.probing
+
+
+def test_a_fixed_limit_runs_no_probe() -> None:
+    from fastapi.testclient import TestClient
+
+    app = _app(FakeMedusa())  # GATEWAY_ADAPTIVE_CONCURRENCY defaults to false
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert not app.state.limit.probing
+        assert app.state.limit.limit == 256

@@ -85,7 +85,7 @@ def _busy(limit: AdaptiveLimit) -> None:
 
 
 def test_a_saturated_loop_lowers_the_limit_down_to_the_floor() -> None:
-    limit = AdaptiveLimit(max_limit=200, min_limit=20)
+    limit = AdaptiveLimit(max_limit=200, min_limit=20, adaptive=True)
     _busy(limit)
     for _ in range(400):
         limit.observe_lag(0.05, cpu_share=1.0)  # 50 ms late, a full core: CPU-bound
@@ -93,7 +93,7 @@ def test_a_saturated_loop_lowers_the_limit_down_to_the_floor() -> None:
 
 
 def test_a_late_loop_in_a_process_that_did_not_use_its_core_keeps_the_limit() -> None:
-    limit = AdaptiveLimit(max_limit=200, min_limit=20)
+    limit = AdaptiveLimit(max_limit=200, min_limit=20, adaptive=True)
     _busy(limit)
     for _ in range(400):
         limit.observe_lag(0.05, cpu_share=0.4)  # neighbours took the core: not ours to cure
@@ -101,7 +101,7 @@ def test_a_late_loop_in_a_process_that_did_not_use_its_core_keeps_the_limit() ->
 
 
 def test_a_loop_with_room_raises_the_limit_while_requests_wait() -> None:
-    limit = AdaptiveLimit(max_limit=200, min_limit=20)
+    limit = AdaptiveLimit(max_limit=200, min_limit=20, adaptive=True)
     limit.limit = 20.0
     _busy(limit)
     for _ in range(40):
@@ -115,7 +115,7 @@ def test_a_loop_with_room_raises_the_limit_while_requests_wait() -> None:
 
 
 def test_an_idle_limit_neither_grows_nor_shrinks() -> None:
-    limit = AdaptiveLimit(max_limit=200, min_limit=20)
+    limit = AdaptiveLimit(max_limit=200, min_limit=20, adaptive=True)
     limit.limit = 50.0
     for _ in range(100):
         limit.observe_lag(0.0005, cpu_share=0.2)  # nobody waiting: no reason to grow
@@ -127,7 +127,7 @@ def test_an_idle_limit_neither_grows_nor_shrinks() -> None:
 
 def test_the_probe_measures_the_running_loop() -> None:
     async def main() -> None:
-        limit = AdaptiveLimit(max_limit=100, min_limit=10)
+        limit = AdaptiveLimit(max_limit=100, min_limit=10, adaptive=True)
         limit.start()
         limit.start()  # idempotent
         await asyncio.sleep(0.06)
