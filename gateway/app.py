@@ -76,6 +76,7 @@ def create_app(
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
+        compiled=settings.executor == "compiled",
     )
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()

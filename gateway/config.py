@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     document_cache_size: int = Field(
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
     )
+    executor: Literal["compiled", "graphql-core"] = Field(
+        default="compiled",
+        description="How cached documents run: compiled (our resolvers, answer written straight "
+        "from the backend's JSON; anything else still runs on graphql-core) or graphql-core "
+        "for every document.",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     workers: int = Field(
         default=1, ge=1, le=64, description="Processes serving the port (each with its own pool)."

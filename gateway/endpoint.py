@@ -220,7 +220,8 @@ class GraphQLEndpoint:
                 return body, 400 if modern else 200
         body["data"] = result.data
         if context.trace is not None:
-            body["extensions"] = {"upstream": [call.as_dict() for call in context.trace]}
+            upstream = [call.as_dict() for call in context.trace]
+            body["extensions"] = {"upstream": upstream, **(result.extensions or {})}
         return body, 200
 
 

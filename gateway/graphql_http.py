@@ -1,10 +1,12 @@
-"""GraphQL over HTTP, on the fast path: parse and validate each distinct document once.
+"""GraphQL over HTTP, on the fast path: parse, validate and compile each distinct document once.
 
 A storefront sends the same few documents over and over, so the endpoint keeps compiled
-documents (parsed, limit-checked, validated) in an LRU keyed by the query text, and by its
-SHA-256 for Apollo's automatic persisted queries. Execution then goes straight to
-graphql-core with the Strawberry schema; errors are formatted in one place, and anything
-unexpected is masked and logged with the request id.
+documents (parsed, limit-checked, validated, and each operation compiled by
+`schema.compiled` when all its fields are ours) in an LRU keyed by the query text, and by its
+SHA-256 for Apollo's automatic persisted queries. A compiled operation writes its answer
+straight from the backend's JSON; every other one runs on graphql-core with the Strawberry
+schema (`extensions.executor` says which, with GATEWAY_DEBUG). Errors are formatted in one
+place, and anything unexpected is masked and logged with the request id.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from gateway.limits import LIMIT_CODE, OperationCost, check_limits
 from medusa_client import jsonio
 from medusa_client.errors import GatewayError
 from schema.build import FieldNotExposedError
+from schema.compiled import CompiledOperation, Fallback, compile_operation
+from schema.context import GatewayContext
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
 
@@ -58,6 +62,8 @@ class CompiledDocument:
     errors: tuple[GraphQLError, ...]
     operations: Mapping[str | None, OperationDefinitionNode]
     costs: Mapping[str | None, OperationCost] = field(default_factory=dict)
+    #: Per operation: compiled, or why graphql-core runs it (empty: compilation is off).
+    executors: Mapping[str | None, CompiledOperation | Fallback] = field(default_factory=dict)
 
 
 class DocumentCache:
@@ -75,8 +81,10 @@ class DocumentCache:
         max_payment_mutations: int = 1,
         max_upstream_calls: int = 1_000,
         introspection: bool = True,
+        compiled: bool = True,
     ) -> None:
         self.schema = schema
+        self._compiled = compiled
         self._size = size
         self._max_depth = max_depth
         self._max_aliases = max_aliases
@@ -145,7 +153,12 @@ class DocumentCache:
             for d in document.definitions
             if isinstance(d, OperationDefinitionNode)
         }
-        return CompiledDocument(document, (), operations, costs)
+        executors = (
+            {name: compile_operation(self.schema, document, op) for name, op in operations.items()}
+            if self._compiled
+            else {}
+        )
+        return CompiledDocument(document, (), operations, costs, executors)
 
 
 class RequestProblem(Exception):
@@ -236,10 +249,18 @@ async def run(
     schema: GraphQLSchema,
     compiled: CompiledDocument,
     request: GraphQLRequest,
-    context: object,
+    context: GatewayContext,
 ) -> ExecutionResult:
-    """Execute a compiled, valid document with graphql-core."""
+    """Execute a valid document: compiled when it can be, else with graphql-core."""
     assert compiled.document is not None  # noqa: S101  # callers check compiled.errors
+    executor = compiled.executors.get(request.operation_name)
+    if executor is None and request.operation_name is None and len(compiled.executors) == 1:
+        executor = next(iter(compiled.executors.values()))
+    if isinstance(executor, CompiledOperation):
+        done = await executor.execute(context, request.variables)
+        if done is not None:
+            done.extensions = _COMPILED
+            return done
     result = execute(
         schema,
         compiled.document,
@@ -251,7 +272,13 @@ async def run(
     if optimized_is_awaitable(result):
         result = await result  # type: ignore[misc]
     assert isinstance(result, ExecutionResult)  # noqa: S101  # no incremental delivery here
+    result.extensions = _GENERIC
     return result
+
+
+#: `extensions.executor` (shown with GATEWAY_DEBUG): which executor answered.
+_COMPILED: Final = {"executor": "compiled"}
+_GENERIC: Final = {"executor": "graphql-core"}
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
