@@ -31,7 +31,14 @@ from schema.context import GatewayContext
 from schema.projection import FieldsPlan
 from schema.verify import ProjectionMonitor, dropped_paths
 
-__all__ = ["MISMATCHES", "RecordingMedusa", "ReplayMedusa", "body_bytes", "checked_run"]
+__all__ = [
+    "MISMATCHES",
+    "RecordingMedusa",
+    "ReplayMedusa",
+    "SilentMonitor",
+    "body_bytes",
+    "checked_run",
+]
 
 #: Differences found so far: (query, variables, compiled bytes, graphql-core bytes).
 MISMATCHES: list[tuple[str, object, bytes, bytes]] = []
@@ -142,7 +149,7 @@ class ReplayMedusa:
         return replay
 
 
-class _SilentMonitor(ProjectionMonitor):
+class SilentMonitor(ProjectionMonitor):
     """The replay's monitor: the compiled run already counted and warned about this answer."""
 
     def check(self, raw: Mapping[str, Any], plan: FieldsPlan) -> list[str]:
@@ -191,7 +198,7 @@ async def checked_run(
         context,
         medusa=replay,  # type: ignore[arg-type]  # duck-typed client
         trace=None if context.trace is None else [],
-        monitor=_SilentMonitor(),
+        monitor=SilentMonitor(),
         _providers=None,
         _carts=None,
     )
