@@ -33,7 +33,8 @@ e2e:
 schema:
 	$(PYTHON) -m gateway export-schema > schema/schema.graphql
 
-# GraphiQL's pinned npm files into gateway/static/graphiql/ (gitignored), served offline.
+# GraphiQL's pinned npm files into the user cache folder (~/.cache/medusa-graphql-gateway/
+# graphiql), where the gateway finds them from any working directory: served offline.
 graphiql-assets:
 	$(PYTHON) -m gateway fetch-graphiql
 

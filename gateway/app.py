@@ -13,18 +13,21 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
 from gateway.config import Settings, load_settings
+from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
 from gateway.inflight import InFlight
+from gateway.no_store import NoStoreMiddleware
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
+from gateway.readiness import Readiness
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
+from gateway.startup import log_startup
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
@@ -76,6 +79,8 @@ def create_app(
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
+        federation_sdl=settings.federation_sdl,
+        hints=settings.env != "production" and settings.introspection,
         compiled=settings.executor == "compiled",
     )
     in_flight = InFlight(settings.max_in_flight)
@@ -96,9 +101,10 @@ def create_app(
         default_key = (
             settings.publishable_key.get_secret_value() if settings.publishable_key else None
         )
+        log_startup(settings, tracing=observability.tracer_provider is not None)
         if sandbox is not None:
             default_key = default_key or sandbox.publishable_key
-            sandbox.announce(settings)
+            sandbox.announce(settings, key_applied=settings.publishable_key is None)
         try:
             async with _http_client(settings, transport, observability) as http:
                 app.state.medusa = MedusaClient(
@@ -109,6 +115,7 @@ def create_app(
                 )
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight
+                app.state.readiness = Readiness(http, default_key)
                 yield
                 # Graceful shutdown: refuse new requests, let those in flight finish their calls.
                 if not await in_flight.drain(settings.shutdown_grace):
@@ -144,24 +151,10 @@ def create_app(
     app.add_route("/readyz", _readyz, methods=["GET"])
     if observability.metrics is not None:
         app.add_route("/metrics", observability.metrics.endpoint, methods=["GET"])
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=[
-                "content-type",
-                "authorization",
-                "x-publishable-api-key",
-                "x-medusa-locale",
-                "x-request-id",
-                "apollographql-client-name",
-                "apollographql-client-version",
-            ],
-            allow_credentials="*" not in settings.cors_origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
-            max_age=600,
-        )
+    # Always installed: a refused preflight is explained (gateway.cors), never a bare 405.
+    app.add_middleware(ExplainingCORSMiddleware, settings=settings)
+    # Outermost: CORS preflights and every error of the GraphQL route are covered too.
+    app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
     return app
 
 
@@ -214,11 +207,13 @@ async def _healthz(_: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Readiness: not draining, and the backend answers its health check."""
+    """Readiness: not draining, and the backend answers as a working Medusa; else why not."""
     in_flight: InFlight = request.app.state.in_flight
     if in_flight.draining:
-        return JSONResponse({"status": "shutting down"}, status_code=503)
-    medusa: MedusaClient = request.app.state.medusa
-    if await medusa.health():
+        reasons = ["the gateway is shutting down"]
+        return JSONResponse({"status": "shutting down", "reasons": reasons}, status_code=503)
+    readiness: Readiness = request.app.state.readiness
+    reasons = await readiness.reasons()
+    if not reasons:
         return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "backend unavailable"}, status_code=503)
+    return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)

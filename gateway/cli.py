@@ -1,4 +1,4 @@
-"""Command line: `serve` (the default), `export-schema` and `fetch-graphiql`.
+"""Command line: `serve` (the default), `check`, `export-schema` and `fetch-graphiql`.
 
 Every setting is also a flag (`--medusa-url` for GATEWAY_MEDUSA_URL ...); flags win over the
 environment. Prefer the environment for the publishable key: flags are visible in `ps`.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import SecretStr
 
-from gateway.config import Settings, SettingsError, load_settings
+from gateway.config import Settings, SettingsError, load_settings, unknown_variables
 from gateway.tools import graphiql_assets
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the gateway (default)")
     _add_setting_flags(serve)
     commands.add_parser("export-schema", help="print the GraphQL SDL to stdout")
+    check = commands.add_parser(
+        "check",
+        help="call the configured Medusa with the configured key and say what works",
+    )
+    _add_setting_flags(check)
     fetch = commands.add_parser(
         "fetch-graphiql",
         help="download GraphiQL's pinned npm files so the gateway serves them (build time)",
@@ -87,7 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**args)
     except SettingsError as error:
         print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
+        # A misspelled variable is the likeliest cause of a missing setting: name it here too.
+        for name, close in unknown_variables(os.environ):
+            hint = f"; did you mean {close}?" if close else ""
+            print(f"  {name}: unknown setting, ignored{hint}", file=sys.stderr)  # noqa: T201
         return 2
+    if command == "check":
+        from gateway.check_command import run_check  # noqa: PLC0415  # keep `serve` lean
+
+        return run_check(settings)
     return _serve(settings)
 
 
@@ -131,8 +144,10 @@ def app_from_environment() -> FastAPI:
 def _configured_app(settings: Settings) -> FastAPI:
     from gateway.app import create_app  # noqa: PLC0415
     from gateway.logging_setup import configure_logging  # noqa: PLC0415
+    from gateway.startup import warn_unknown_variables  # noqa: PLC0415
 
     configure_logging(settings)
+    warn_unknown_variables(os.environ)
     # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     return create_app(settings)

@@ -6,8 +6,12 @@ Nothing reads settings at import time: `load_settings()` is called by the CLI or
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -26,6 +30,8 @@ __all__ = [
     "Settings",
     "SettingsError",
     "load_settings",
+    "normalise_origin",
+    "unknown_variables",
 ]
 
 BackendProfileName = Literal["medusa-2.21", "open", "custom"]
@@ -55,13 +61,20 @@ class Settings(BaseSettings):
     env: Environment = Field(
         default="development",
         description=(
-            "production: GraphiQL and introspection off unless enabled explicitly, "
-            "GATEWAY_DEBUG and a `*` CORS origin refused."
+            "production: GATEWAY_MEDUSA_URL required (no sandbox), GraphiQL, introspection and "
+            "the federation SDL off unless enabled explicitly, GATEWAY_DEBUG and a `*` CORS "
+            "origin refused, no `Did you mean` suggestions in errors."
         ),
     )
     medusa_url: AnyHttpUrl | None = Field(
         default=None,
-        description="Base URL of the Medusa backend. Unset: the embedded sandbox backend.",
+        description="Base URL of the Medusa backend. Unset: the embedded sandbox backend "
+        "(development only).",
+    )
+    sandbox_public: bool = Field(
+        default=False,
+        description="Let the embedded sandbox listen on a non-loopback GATEWAY_HOST (it serves "
+        "demo data and a demo key to anyone who can reach it).",
     )
     publishable_key: SecretStr | None = Field(
         default=None,
@@ -126,15 +139,23 @@ class Settings(BaseSettings):
     graphiql_assets_dir: Path | None = Field(
         default=None,
         description="Folder of GraphiQL's npm files (python -m gateway fetch-graphiql). "
-        "Unset: inside the package.",
+        "Unset: the package's static/graphiql/, then the user cache folder "
+        "($XDG_CACHE_HOME/medusa-graphql-gateway/graphiql).",
     )
     introspection: bool = Field(
         default=True,
         description="Answer __schema/__type queries (production default: off).",
     )
+    federation_sdl: bool = Field(
+        default=True,
+        description="Answer `_service { sdl }` for supergraph composition (production default: "
+        "off; enable it where a composition pipeline introspects this subgraph).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Browser origins allowed to call /graphql (comma-separated; `*` for any).",
+        description="Browser origins allowed to call /graphql (comma-separated "
+        "scheme://host[:port]; `*` for any). Unset in development: http(s)://localhost, "
+        "127.0.0.1 and [::1] on any port; unset in production: none.",
     )
     max_query_bytes: int = Field(
         default=100_000, ge=1_000, le=10_000_000, description="Largest accepted query text."
@@ -213,12 +234,19 @@ class Settings(BaseSettings):
         "backend_allowed_fields", "cors_origins", "payment_mutation_fields", mode="before"
     )(_split_csv)
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends `Origin: https://shop.example` (no path, no trailing slash): an entry
+        # in another form would be accepted here and then never match any request.
+        return [normalise_origin(origin) for origin in origins]
+
     @model_validator(mode="before")
     @classmethod
     def _production_defaults(cls, data: object) -> object:
         # Before validation, so an explicit GATEWAY_GRAPHIQL=true still wins in production.
         if isinstance(data, dict) and str(data.get("env", "")).strip().lower() == "production":
-            data = {"graphiql": False, "introspection": False, **data}
+            data = {"graphiql": False, "introspection": False, "federation_sdl": False, **data}
         return data
 
     @field_validator("medusa_url")
@@ -244,6 +272,25 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         if self.max_query_bytes > self.max_body_bytes:
             msg = "GATEWAY_MAX_QUERY_BYTES must not exceed GATEWAY_MAX_BODY_BYTES"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _fail_closed(self) -> Settings:
+        # A production deploy that lost its backend URL (unset, misspelled) must not quietly
+        # take payments against demo data: refuse to start instead.
+        if self.env == "production" and self.medusa_url is None:
+            msg = (
+                "GATEWAY_ENV=production needs GATEWAY_MEDUSA_URL (the Medusa backend's base URL); "
+                "the embedded sandbox runs only with GATEWAY_ENV=development"
+            )
+            raise ValueError(msg)
+        if self.uses_sandbox and not self.sandbox_public and not _is_loopback(self.host):
+            msg = (
+                f"the embedded sandbox (no GATEWAY_MEDUSA_URL) listens only on loopback, not on "
+                f"{self.host!r}: set GATEWAY_MEDUSA_URL, or GATEWAY_SANDBOX_PUBLIC=true if serving "
+                "demo data on this interface is meant"
+            )
             raise ValueError(msg)
         return self
 
@@ -276,6 +323,67 @@ class Settings(BaseSettings):
         return self.medusa_url is None
 
 
+def normalise_origin(value: str) -> str:
+    """`scheme://host[:port]` as browsers send it in `Origin`, or ValueError saying why not.
+
+    A trailing slash is dropped (`https://shop.example/` is the same origin); a path, query,
+    fragment, credentials or a missing scheme are refused, since no `Origin` header has them.
+    """
+    if value == "*":
+        return value
+    parts = urlsplit(value)
+    problem = None
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        problem = "needs a scheme and a host, e.g. https://shop.example"
+    elif parts.path not in {"", "/"} or parts.query or parts.fragment or "?" in value:
+        problem = "must be an origin (scheme://host[:port]) without a path"
+    elif "@" in parts.netloc:
+        problem = "must not hold credentials"
+    else:
+        try:
+            port = parts.port
+        except ValueError:
+            port, problem = None, "has an invalid port"
+    if problem is not None:
+        shown = value if len(value) <= 100 else value[:100] + "..."
+        msg = f"{shown!r} {problem}"
+        raise ValueError(msg)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: may resolve to anything
+
+
+#: Variables with the GATEWAY_ prefix that are not settings but are known (read elsewhere).
+_NOT_SETTINGS: Final = frozenset[str]()
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """`GATEWAY_*` variables that no setting reads, each with the closest known name (or None).
+
+    pydantic-settings ignores them silently, so a typo (`GATEWAY_MEDUSAURL`) would otherwise
+    leave its setting at the default. Only names are returned, never values.
+    """
+    known = [f"GATEWAY_{name.upper()}" for name in Settings.model_fields]
+    found = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("GATEWAY_") or upper in known or upper in _NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        found.append((name, close[0] if close else None))
+    return found
+
+
 class SettingsError(Exception):
     """Start-up settings are invalid; the message names each bad setting and why."""
 
@@ -294,5 +402,6 @@ def _describe(exc: ValidationError) -> str:
         location = ".".join(str(part) for part in error["loc"])
         name = f"GATEWAY_{location.upper()}" if location else "settings"
         # Never echo the rejected value: it could be a secret (the publishable key).
-        lines.append(f"  {name}: {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
     return "\n".join(lines)

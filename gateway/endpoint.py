@@ -147,7 +147,10 @@ class GraphQLEndpoint:
         )
         compiled = self._cache.compile(graphql_request.query)
         if compiled.errors:
-            errors = [format_error(error, request_id) for error in compiled.errors]
+            errors = [
+                format_error(error, request_id, hints=self._cache.hints)
+                for error in compiled.errors
+            ]
             return {"errors": errors}, 400 if modern else 200
         operation = select_operation(compiled, graphql_request.operation_name)
         if method == "GET" and is_mutation(operation):
@@ -214,7 +217,9 @@ class GraphQLEndpoint:
         result = await run(self._schema, prepared.compiled, prepared.request, context)
         body: dict[str, Any] = {}
         if result.errors:
-            body["errors"] = [format_error(error, request_id) for error in result.errors]
+            body["errors"] = [
+                format_error(error, request_id, hints=self._cache.hints) for error in result.errors
+            ]
             if result.data is None and all(error.path is None for error in result.errors):
                 # Nothing executed (e.g. variables did not coerce): a request error.
                 return body, 400 if modern else 200

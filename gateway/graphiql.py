@@ -19,7 +19,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from gateway.tools.graphiql_assets import ASSETS, DEFAULT_DIR, AssetsProblem, check
+from gateway.tools.graphiql_assets import ASSETS, PACKAGE_DIR, find_assets
 
 __all__ = ["STATIC_PATH", "GraphiQL", "local_csp"]
 
@@ -69,18 +69,15 @@ class GraphiQL:
         cls, query: str, variables: str, headers: str, assets_dir: Path | None = None
     ) -> GraphiQL:
         """The page prefilled with an operation, its variables and the headers editor."""
-        directory = assets_dir if assets_dir is not None else DEFAULT_DIR
-        try:
-            check(directory)
-        except AssetsProblem as problem:
+        found, problems = find_assets(assets_dir)
+        local = found is not None
+        if found is None:
             _log.warning(
                 "GraphiQL is loading React and GraphiQL from unpkg.com (needs internet access): "
-                "%s; run `python -m gateway fetch-graphiql` to serve them from the gateway",
-                problem,
+                "%s; run `python -m gateway fetch-graphiql` once to serve them from the gateway",
+                "; ".join(problems),
             )
-            local = False
-        else:
-            local = True
+        directory = found if found is not None else (assets_dir or PACKAGE_DIR)
         config = {"query": query, "variables": variables, "headers": headers}
         page = _page(config, local=local)
         return cls(page, local_csp() if local else _csp("https://unpkg.com"), local, directory)

@@ -23,11 +23,13 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
+    ValidationRule,
     execute,
     parse,
     specified_rules,
@@ -51,7 +53,30 @@ _log = logging.getLogger("gateway.graphql")
 _JSON: Final = "application/json"
 _GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 _TOO_MANY_TOKENS: Final = "tokens. Parsing aborted."
-_SUGGESTION: Final = re.compile(r" Did you mean .*\?$")
+#: graphql-core appends "Did you mean ...?" (validation rules, variable coercion, enum values)
+#: at the end of a message; everything from there on names schema items the client did not.
+_SUGGESTION: Final = re.compile(r"\s*Did you mean\b.*", re.DOTALL)
+
+
+def strip_suggestions(message: str) -> str:
+    """`message` without graphql-core's "Did you mean ...?" suggestions."""
+    return _SUGGESTION.sub("", message)
+
+
+class NoFederationSdlRule(ValidationRule):
+    """Refuses `_service` (the federation SDL) as if the field did not exist.
+
+    `_service { sdl }` prints the whole schema: with GATEWAY_FEDERATION_SDL off it must not
+    answer, whatever GATEWAY_INTROSPECTION says.
+    """
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        """Report `_service` selected on the query root."""
+        if node.name.value == "_service" and (
+            self.context.get_parent_type() is self.context.schema.query_type
+        ):
+            message = "Cannot query field '_service' on type 'Query'."
+            self.report_error(GraphQLError(message, node))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +106,8 @@ class DocumentCache:
         max_payment_mutations: int = 1,
         max_upstream_calls: int = 1_000,
         introspection: bool = True,
+        federation_sdl: bool = True,
+        hints: bool | None = None,
         compiled: bool = True,
     ) -> None:
         self.schema = schema
@@ -94,9 +121,11 @@ class DocumentCache:
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
         # Without introspection, "Did you mean ...?" hints would leak the schema's names.
-        self._hints = introspection
+        self.hints = introspection if hints is None else hints
         if not introspection:
             self._rules += (NoSchemaIntrospectionCustomRule,)
+        if not federation_sdl:
+            self._rules += (NoFederationSdlRule,)
         self._documents: OrderedDict[str, CompiledDocument] = OrderedDict()
         self._persisted: OrderedDict[str, str] = OrderedDict()
 
@@ -144,8 +173,8 @@ class DocumentCache:
             errors = validate(self.schema, document, self._rules)
             for error in errors:
                 error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-                if not self._hints:
-                    error.message = _SUGGESTION.sub("", error.message)
+                if not self.hints:
+                    error.message = strip_suggestions(error.message)
         if errors:
             return CompiledDocument(None, tuple(errors), {})
         operations = {
@@ -281,10 +310,14 @@ _COMPILED: Final = {"executor": "compiled"}
 _GENERIC: Final = {"executor": "graphql-core"}
 
 
-def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked."""
+def format_error(error: GraphQLError, request_id: str, *, hints: bool = True) -> dict[str, Any]:
+    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked.
+
+    `hints=False` (production) strips graphql-core's "Did you mean ...?" suggestions from
+    every message, including the variable-coercion errors raised at execution.
+    """
     original = error.original_error
-    message = error.message
+    message = error.message if hints else strip_suggestions(error.message)
     extensions: dict[str, Any]
     if isinstance(original, GatewayError | FieldNotExposedError):
         message = original.message if isinstance(original, GatewayError) else str(original)

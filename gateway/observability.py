@@ -184,11 +184,13 @@ class GatewayMetrics:
 
     def request_done(self, operation: str, code: str, seconds: float) -> None:
         """Count one answered request and its latency."""
-        children = self._request_children.get((operation, code))
+        # Keyed by the bounded label, never the raw name: a client sending thousands of
+        # distinct names must not grow this cache (they all share the OTHER children).
+        label = self.operation_label(operation)
+        children = self._request_children.get((label, code))
         if children is None:
-            label = self.operation_label(operation)
             children = (self._requests.labels(label, code), self._duration.labels(label))
-            self._request_children[operation, code] = children
+            self._request_children[label, code] = children
         children[0].inc()
         children[1].observe(seconds)
 

@@ -29,20 +29,29 @@ class SandboxBackend:
     publishable_key: str
     state: SandboxState
 
-    def announce(self, settings: Settings) -> None:
+    def announce(self, settings: Settings, *, key_applied: bool = True) -> None:
         """Say, unmissably, that no real Medusa is behind this gateway, and what to try."""
         url = f"http://{settings.host}:{settings.port}/graphql"
+        key = (
+            f"  publishable key:      {self.publishable_key} (used when a client sends none)"
+            if key_applied
+            else "  publishable key:      GATEWAY_PUBLISHABLE_KEY (the sandbox's demo key is "
+            f"{self.publishable_key})"
+        )
         lines = [
             "=" * 78,
             "NO BACKEND CONFIGURED (GATEWAY_MEDUSA_URL is unset): serving the EMBEDDED SANDBOX,",
             "an in-process emulator of Medusa 2.21's store payment routes. Nothing you do",
             "here reaches a real Medusa. Set GATEWAY_MEDUSA_URL to use yours.",
+            f"Development mode only (GATEWAY_ENV={settings.env}); GATEWAY_ENV=production refuses",
+            "to start without GATEWAY_MEDUSA_URL.",
             f"  GraphiQL:             {url}",
             f"  paymentCollectionId:  {self.state.demo_collection_id}",
             f"  settled collection:   {self.state.settled_collection_id}"
             "  (payments, captures, refunds: GATEWAY_BACKEND_PROFILE=open)",
             f"  cartId (no collection yet, for initiatePaymentSession): {self.state.demo_cart_id}",
             "  providerId:           pp_system_default",
+            key,
             f"  regionId:             {self.state.region_id}",
             f"  logged-in customer:   Authorization: Bearer {self.state.customer_token}",
             "=" * 78,

@@ -10,6 +10,7 @@ only a refused connection is retried, once. Answers are read whole but bounded i
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import re
 import time
@@ -23,10 +24,12 @@ import httpx
 from medusa_client import jsonio
 from medusa_client.errors import (
     BackendConnectionLost,
+    BackendMisconfigured,
     BackendProtocolError,
     BackendRejected,
     BackendTimeout,
     BackendUnavailable,
+    GatewayError,
     PublishableKeyRequired,
     RequestError,
 )
@@ -52,6 +55,19 @@ _PRINTABLE: Final = re.compile(rb"[\x20-\x7e\t]*")
 _JSON_HEADERS: Final = ((b"accept", b"application/json"), (b"content-type", b"application/json"))
 _ACCEPT_ONLY: Final = ((b"accept", b"application/json"),)
 _HEALTH_TIMEOUT: Final = 3.0
+_REQUEST_ID_HEADER: Final = b"x-request-id"
+#: Route templates (never an id-filled path: ids are the client's, and unbounded).
+SESSIONS_ROUTE: Final = "/store/payment-collections/{id}/payment-sessions"
+COLLECTIONS_ROUTE: Final = "/store/payment-collections"
+PROVIDERS_ROUTE: Final = "/store/payment-providers"
+CART_ROUTE: Final = "/store/carts/{id}"
+#: Codes that mean Medusa refused the client's own input: logged at INFO, not as failures.
+_CLIENT_CAUSED: Final = frozenset(
+    {"BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "PAYMENT_AUTHORIZATION_FAILED"}
+)
+#: Answer keys holding a list of objects (the others hold one object with an `id`).
+_LIST_KEYS: Final = frozenset({"payment_providers"})
+_log = logging.getLogger("medusa_client")
 #: Jitter spreads the retries of many requests refused at once (a backend restarting).
 _RETRY_JITTER: Final = random.Random()  # noqa: S311  # timing jitter, not cryptography
 
@@ -106,12 +122,16 @@ class UpstreamCall:
     fields: str | None
     status: int | None
     ms: float
+    #: The other query parameters sent (`region_id`, `limit`...), so the entry shows the
+    #: whole request; `fields` has its own key because it is what a reader looks for.
+    query: Mapping[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the response extensions."""
         return {
             "method": self.method,
             "path": self.path,
+            "query": None if self.query is None else dict(self.query),
             "fields": self.fields,
             "status": self.status,
             "ms": round(self.ms, 2),
@@ -155,10 +175,9 @@ class MedusaClient:
             body["data"] = data
         path = f"/store/payment-collections/{quote(collection_id, safe='')}/payment-sessions"
         params = None if fields is None else {"fields": fields}
-        status, payload = await self._send("POST", path, params, body, headers, trace)
-        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
-        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
-            raise BackendProtocolError(status, "no payment_collection in the answer")
+        collection: dict[str, Any] = await self._send(
+            "POST", SESSIONS_ROUTE, path, params, body, headers, trace, "payment_collection"
+        )
         return collection
 
     async def list_payment_providers(
@@ -172,12 +191,16 @@ class MedusaClient:
         """`GET /store/payment-providers?region_id=` (read-only, so cheap to batch)."""
         check_id(region_id, "regionId")
         params = {"region_id": region_id, "fields": fields, "limit": "100"}
-        status, payload = await self._send(
-            "GET", "/store/payment-providers", params, None, headers, trace
+        providers: list[dict[str, Any]] = await self._send(
+            "GET",
+            PROVIDERS_ROUTE,
+            PROVIDERS_ROUTE,
+            params,
+            None,
+            headers,
+            trace,
+            "payment_providers",
         )
-        providers = payload.get("payment_providers") if isinstance(payload, dict) else None
-        if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
-            raise BackendProtocolError(status, "no payment_providers list in the answer")
         return providers
 
     async def retrieve_cart(
@@ -195,10 +218,9 @@ class MedusaClient:
         """
         check_id(cart_id, "cartId")
         path = f"/store/carts/{quote(cart_id, safe='')}"
-        status, payload = await self._send("GET", path, {"fields": fields}, None, headers, trace)
-        cart = payload.get("cart") if isinstance(payload, dict) else None
-        if not isinstance(cart, dict) or not isinstance(cart.get("id"), str):
-            raise BackendProtocolError(status, "no cart in the answer")
+        cart: dict[str, Any] = await self._send(
+            "GET", CART_ROUTE, path, {"fields": fields}, None, headers, trace, "cart"
+        )
         return cart
 
     async def create_cart_payment_collection(
@@ -214,17 +236,16 @@ class MedusaClient:
         unlike the session call it is safe to repeat; it is still sent once per operation.
         """
         check_id(cart_id, "cartId")
-        status, payload = await self._send(
+        collection = await self._send(
             "POST",
-            "/store/payment-collections",
+            COLLECTIONS_ROUTE,
+            COLLECTIONS_ROUTE,
             {"fields": "id"},
             {"cart_id": cart_id},
             headers,
             trace,
+            "payment_collection",
         )
-        collection = payload.get("payment_collection") if isinstance(payload, dict) else None
-        if not isinstance(collection, dict) or not isinstance(collection.get("id"), str):
-            raise BackendProtocolError(status, "no payment_collection in the answer")
         collection_id: str = collection["id"]
         return collection_id
 
@@ -247,15 +268,18 @@ class MedusaClient:
             headers.append((_KEY_HEADER, self._default_key))
         return headers
 
-    async def _send(  # noqa: PLR0917  # private; every call site passes all six
+    async def _send(  # noqa: PLR0917  # private; every call site passes all of them
         self,
         method: str,
+        route: str,
         path: str,
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
         forwarded: ForwardedHeaders,
         trace: list[UpstreamCall] | None,
-    ) -> tuple[int, object]:
+        key: str,
+    ) -> Any:  # noqa: ANN401  # the checked value under `key`: an object or a list of them
+        """One call: the answer's `key` value (checked), or a translated, logged failure."""
         headers = self._headers(forwarded, has_body=body is not None)
         try:
             content = None if body is None else jsonio.dumps(body)
@@ -268,18 +292,74 @@ class MedusaClient:
         started = time.perf_counter()
         status: int | None = None
         try:
-            response = await self._send_once_or_retry_unsent(request)
-            status = response.status_code
-            raw = await self._read(response)
-        finally:
-            if trace is not None:
-                elapsed = (time.perf_counter() - started) * 1e3
-                fields = None if params is None else params.get("fields")
-                trace.append(UpstreamCall(method, path, fields, status, elapsed))
-        payload = _decode(response.status_code, response.headers.get("content-type"), raw)
-        if response.status_code >= 400:
-            raise BackendRejected.from_medusa(response.status_code, payload)
-        return response.status_code, payload
+            try:
+                response = await self._send_once_or_retry_unsent(request)
+                status = response.status_code
+                raw = await self._read(response)
+            finally:
+                if trace is not None:
+                    elapsed = (time.perf_counter() - started) * 1e3
+                    trace.append(_traced(method, path, params, status, elapsed))
+            payload = _decode(response.status_code, response.headers.get("content-type"), raw)
+            if response.status_code >= 400:
+                if not _is_envelope(payload) and _misrouted(response.status_code):
+                    raise BackendMisconfigured(response.status_code)
+                raise BackendRejected.from_medusa(response.status_code, payload)
+            return _expect(response.status_code, payload, key)
+        except GatewayError as error:
+            self._log_failure(method, route, status, started, error, forwarded)
+            raise
+
+    def _log_failure(  # noqa: PLR0917  # private; one call site
+        self,
+        method: str,
+        route: str,
+        status: int | None,
+        started: float,
+        error: GatewayError,
+        forwarded: ForwardedHeaders,
+    ) -> None:
+        """One line per failed backend call, for operators: never a URL, key or cookie."""
+        ms = round((time.perf_counter() - started) * 1e3, 1)
+        request_id = next(
+            (v.decode("ascii", "replace") for k, v in forwarded.items if k == _REQUEST_ID_HEADER),
+            None,
+        )
+        level = logging.INFO if error.code in _CLIENT_CAUSED else logging.WARNING
+        advice = ""
+        if isinstance(error, BackendProtocolError):
+            # The answer was not Medusa's API: the URL (or a proxy on the way) is the suspect.
+            advice = f"; is GATEWAY_MEDUSA_URL ({self.origin}) Medusa's base URL?"
+        elif isinstance(error, BackendUnavailable | BackendTimeout):
+            advice = f"; backend {self.origin} (GATEWAY_MEDUSA_URL)"
+        elif error.code == "PUBLISHABLE_KEY_INVALID":
+            advice = "; check the client's key or GATEWAY_PUBLISHABLE_KEY"
+        _log.log(
+            level,
+            "backend call failed: %s %s -> %s in %.1f ms: %s [request %s]%s",
+            method,
+            route,
+            "no answer" if status is None else f"HTTP {status}",
+            ms,
+            error.code,
+            request_id,
+            advice,
+            extra={
+                "request_id": request_id,
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": ms,
+                "code": error.code,
+            },
+        )
+
+    @property
+    def origin(self) -> str:
+        """The backend's `scheme://host:port` (for logs; never a path or credentials)."""
+        url = self._http.base_url
+        host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 literal
+        return f"{url.scheme}://{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
     async def _send_once_or_retry_unsent(self, request: httpx.Request) -> httpx.Response:
         """Send; retry (once, after a jittered pause) only a connection that was refused.
@@ -355,6 +435,28 @@ def check_id(value: str, name: str) -> None:
         raise RequestError(msg)
 
 
+def _expect(status: int, payload: object, key: str) -> object:
+    """The answer's `key`: an object with an id, or a list of objects; else BACKEND_ERROR."""
+    value = payload.get(key) if isinstance(payload, dict) else None
+    if key in _LIST_KEYS:
+        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            return value
+        raise BackendProtocolError(status, f"no {key} list in the answer")
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value
+    raise BackendProtocolError(status, f"no {key} in the answer")
+
+
+def _is_envelope(payload: object) -> bool:
+    """Whether an error answer is Medusa's own JSON error (`{type?, message}`)."""
+    return isinstance(payload, Mapping) and isinstance(payload.get("message"), str)
+
+
+def _misrouted(status: int) -> bool:
+    """A 404/405 that is not Medusa's JSON: the URL points at some other server or path."""
+    return status in {404, 405}
+
+
 def _decode(status: int, content_type: str | None, raw: bytes) -> object:
     if status < 400 and content_type is not None and "json" not in content_type.lower():
         # Medusa always answers JSON: an HTML/text 2xx is a proxy or portal, never its API.
@@ -365,3 +467,13 @@ def _decode(status: int, content_type: str | None, raw: bytes) -> object:
         if status >= 400:
             return None  # a proxy's HTML error page: the status alone decides
         raise BackendProtocolError(status, "not JSON") from None
+
+
+def _traced(
+    method: str, path: str, params: Mapping[str, str] | None, status: int | None, ms: float
+) -> UpstreamCall:
+    """The debug entry of one call: `fields` apart, every other query parameter kept."""
+    if params is None:
+        return UpstreamCall(method, path, None, status, ms)
+    others = {name: value for name, value in params.items() if name != "fields"}
+    return UpstreamCall(method, path, params.get("fields"), status, ms, others or None)

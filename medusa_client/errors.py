@@ -10,6 +10,7 @@
     ├── BackendTimeout                BACKEND_TIMEOUT: sent, no answer in time, outcome unknown
     ├── BackendConnectionLost         BACKEND_CONNECTION_LOST: sent, then the connection broke
     └── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
+        └── BackendMisconfigured          BACKEND_ERROR: a 404/405 that is not Medusa's (wrong URL)
 
 Foreign errors (httpx's) are translated in exactly one place, `medusa_client.client`; this module
 only knows Medusa's `{type, code?, message}` envelope. Nothing here ever carries a header value.
@@ -22,6 +23,7 @@ from typing import Any, ClassVar, Final
 
 __all__ = [
     "BackendConnectionLost",
+    "BackendMisconfigured",
     "BackendProtocolError",
     "BackendRejected",
     "BackendTimeout",
@@ -123,12 +125,11 @@ class BackendTimeout(GatewayError):
     code = "BACKEND_TIMEOUT"
 
     def __init__(self) -> None:
+        # How to check the outcome is the caller's to say, in its clients' language (the
+        # schema layer names the GraphQL query); this layer knows no GraphQL.
         super().__init__(
             "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown: a payment session may or may not have been created. To check, read "
-            "the cart with `fields=*payment_collection.payment_sessions` (GET /store/carts/{id}) "
-            "and look for a session newer than your request; calling again replaces the "
-            "collection's sessions with one new session."
+            "is unknown."
         )
 
 
@@ -140,7 +141,7 @@ class BackendConnectionLost(GatewayError):
     def __init__(self) -> None:
         super().__init__(
             "The connection to the Medusa backend broke after the request was sent, so its "
-            "outcome is unknown: a payment session may or may not have been created."
+            "outcome is unknown."
         )
 
 
@@ -160,6 +161,22 @@ class BackendProtocolError(GatewayError):
         if self.status is None:
             return super().extensions()
         return {**super().extensions(), "medusa": {"status": self.status}}
+
+
+class BackendMisconfigured(BackendProtocolError):
+    """The backend URL answers, but not as Medusa: a 404/405 without Medusa's JSON error.
+
+    Seen when GATEWAY_MEDUSA_URL points at another server or a wrong path prefix; reporting it
+    as NOT_FOUND would send the client looking for a missing object. The log names the setting.
+    """
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status, "not Medusa's API")
+        self.message = (
+            f"The gateway's backend is misconfigured: it answered HTTP {status} with something "
+            "that is not Medusa's API. The gateway's log names the setting to check."
+        )
+        self.args = (self.message,)
 
 
 _KEY_MESSAGE_MARKER: Final = "publishable"
@@ -219,11 +236,14 @@ class BackendRejected(GatewayError):
         medusa_code = _str_or_none(envelope.get("code"))
         medusa_message = _str_or_none(envelope.get("message"))
         code = _classify(status, medusa_type, medusa_message)
-        if status >= 500:
+        if status >= 500 and medusa_type is not None:
             # 5xx messages are Medusa's internals ("An unknown error occurred." at best).
+            message = f"The Medusa backend failed (HTTP {status}, {medusa_type})."
+        elif status >= 500:
+            # Not Medusa's JSON envelope: a proxy or load balancer answered for it.
             message = (
-                f"The Medusa backend failed (HTTP {status}, {medusa_type or 'no type'}). "
-                "Medusa 2.21 also answers this way when the payment collection does not exist."
+                f"The Medusa backend failed (HTTP {status}); the answer is not Medusa's own "
+                "error, so a proxy or load balancer in front of it may have answered."
             )
         else:
             message = medusa_message or f"The Medusa backend rejected the request (HTTP {status})."

@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
+from strawberry.utils.str_converters import to_camel_case
 
 from medusa_client.errors import BackendProtocolError
 from schema.enums import to_enum
@@ -29,21 +30,40 @@ T = TypeVar("T")
 __all__ = ["NotExposed", "build_collection", "build_entities", "resolve_attribute"]
 
 
+#: The query that reads every column of a payment collection (the cart route's
+#: `*payment_collection`), named in hints when a mutation's answer could not carry one.
+CART_READ: Final = "cartPaymentCollection(cartId:)"
+
+
 @dataclass(frozen=True, slots=True)
 class NotExposed:
-    """Stands in for a value the backend did not return; reading it is an error."""
+    """Stands in for a value the backend did not return; reading it is an error.
+
+    `cart_has_it`: the collection column is readable through `cartPaymentCollection`
+    (the mutation's route cannot return it), which the error then says.
+    """
 
     path: str
     reason: str
+    cart_has_it: bool = False
 
 
 class FieldNotExposedError(Exception):
-    """Raised by the default resolver when a selected field holds a `NotExposed` marker."""
+    """Raised by the default resolver when a selected field holds a `NotExposed` marker.
+
+    The message speaks GraphQL (the type and field the client selected, the query that has
+    it); the backend path stays in `extensions.backendPath` for operators.
+    """
 
     code: Final = "FIELD_NOT_EXPOSED"
 
-    def __init__(self, marker: NotExposed) -> None:
-        super().__init__(f"`{marker.path}` could not be fetched: {marker.reason}.")
+    def __init__(self, marker: NotExposed, field: str | None = None) -> None:
+        name = field or f"`{marker.path}`"
+        message = f"{name} could not be fetched: {marker.reason}."
+        if marker.cart_has_it and field is not None:
+            selected = field.strip("`").rpartition(".")[2]
+            message += f" Query `{CART_READ} {{ {selected} }}` to read it."
+        super().__init__(message)
         self.marker = marker
 
     def extensions(self) -> dict[str, Any]:
@@ -67,10 +87,27 @@ def resolve_attribute(source: object, name: str) -> object:
     """Strawberry's default resolver (getattr), plus the marker checks."""
     value = getattr(source, name)
     if value.__class__ is NotExposed:
-        raise FieldNotExposedError(value)
+        raise FieldNotExposedError(value, _graphql_name(source.__class__, name))
     if value.__class__ is Malformed:
         raise BackendProtocolError(200, f"unexpected value for `{value.path}`")
     return value
+
+
+_GRAPHQL_NAMES: dict[tuple[type, str], str | None] = {}
+
+
+def _graphql_name(cls: type, attribute: str) -> str | None:
+    """`Type.field` as the client wrote it (camelCase), or None for a non-Strawberry source."""
+    key = (cls, attribute)
+    if key not in _GRAPHQL_NAMES:  # a handful of (type, field) pairs: cached for good
+        _GRAPHQL_NAMES[key] = None
+        definition: Any = getattr(cls, "__strawberry_definition__", None)
+        fields = definition.fields if definition is not None else ()
+        for field in fields:
+            if field.python_name == attribute:
+                name = field.graphql_name or to_camel_case(attribute)
+                _GRAPHQL_NAMES[key] = f"`{definition.name}.{name}`"
+    return _GRAPHQL_NAMES[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +145,21 @@ def _specs(cls: type) -> tuple[_Spec, ...]:
 
 
 class _Builder:
-    def __init__(self, plan: FieldsPlan) -> None:
+    def __init__(self, plan: FieldsPlan, *, cart_reads_columns: bool = False) -> None:
         self.plan = plan
+        self.cart_reads_columns = cart_reads_columns
         self.links: list[tuple[object, Mapping[str, Any], Link, str]] = []
 
-    def missing(self, path: str) -> NotExposed:
+    def missing(self, path: str, *, column: bool = False) -> NotExposed:
         reason = self.plan.reason_for(path)
         if reason is None:
             reason = "the backend did not return it although it was requested"
-        return NotExposed(path, reason)
+            return NotExposed(path, reason)
+        # The cart route reads `*payment_collection` (every collection column), which the
+        # payment-sessions route cannot: only a top-level column (no relation: `payments`
+        # are not reachable from the cart on 2.21) is readable that way.
+        cart_has_it = self.cart_reads_columns and column and "." not in path
+        return NotExposed(path, reason, cart_has_it=cart_has_it)
 
     def entity(
         self, cls: type, raw: Mapping[str, Any], prefix: str, parent: object | None
@@ -130,7 +173,7 @@ class _Builder:
                     value = raw[mapping.name]
                     values[spec.attr] = value if spec.convert is None else spec.convert(value)
                 else:
-                    values[spec.attr] = self.missing(prefix + mapping.name)
+                    values[spec.attr] = self.missing(prefix + mapping.name, column=True)
             elif isinstance(mapping, Relation):
                 values[spec.attr] = self.relation(spec, mapping, raw, prefix, obj)
             elif isinstance(mapping, BackReference):
@@ -190,9 +233,15 @@ class _Builder:
             obj.__dict__[attr] = match
 
 
-def build_collection(raw: Mapping[str, Any], plan: FieldsPlan) -> PaymentCollection:
-    """Build the PaymentCollection graph from Medusa's `payment_collection` object."""
-    builder = _Builder(plan)
+def build_collection(
+    raw: Mapping[str, Any], plan: FieldsPlan, *, cart_reads_columns: bool = False
+) -> PaymentCollection:
+    """Build the PaymentCollection graph from Medusa's `payment_collection` object.
+
+    `cart_reads_columns`: built from a mutation's answer, so a collection column the route
+    could not return is readable with `cartPaymentCollection` (its errors say so).
+    """
+    builder = _Builder(plan, cart_reads_columns=cart_reads_columns)
     root = builder.entity(PaymentCollection, raw, "", None)
     builder.resolve_links(root, raw)
     assert isinstance(root, PaymentCollection)  # noqa: S101  # built from that class

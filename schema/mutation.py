@@ -103,7 +103,7 @@ def _answer(
 ) -> CreatePaymentSessionPayload:
     """The typed answer built from Medusa's raw collection (deterministic: a replay rebuilds it)."""
     info.context.monitor.check(raw, plan)
-    collection = build_collection(raw, plan)
+    collection = build_collection(raw, plan, cart_reads_columns=True)
     session = _created_session(collection, provider_id)
     # A NotExposed marker stands in for the session when it could not be fetched; the
     # default resolver turns it into a FIELD_NOT_EXPOSED error if it is selected.

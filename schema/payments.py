@@ -9,12 +9,44 @@ deterministic, so a stored raw answer rebuilds the same response.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from medusa_client.client import check_id, check_session_input
+from medusa_client.errors import (
+    BackendConnectionLost,
+    BackendRejected,
+    BackendTimeout,
+    GatewayError,
+)
+from schema.build import CART_READ
 from schema.context import GatewayContext
 
 __all__ = ["create_session", "initiate_session"]
+
+#: After a timeout or a broken connection the client must find out what happened itself.
+_OUTCOME_HINT: Final = (
+    " A payment session may or may not have been created: query "
+    f"`{CART_READ} {{ paymentSessions {{ id status }} }}` and look for a session you have not "
+    "seen before; calling the mutation again replaces the collection's sessions with one new "
+    "session."
+)
+#: Medusa 2.21 reads `undefined.amount` for an unknown collection: its JSON 500 unknown_error.
+_UNKNOWN_COLLECTION_HINT: Final = (
+    " Medusa 2.21 answers this way when the payment collection does not exist: check "
+    f"`paymentCollectionId` (`{CART_READ} {{ id }}` gives a cart's)."
+)
+
+
+def _with_hint(error: GatewayError) -> None:
+    """Add what the client can do next, in GraphQL terms, where it is known to be true."""
+    if isinstance(error, BackendTimeout | BackendConnectionLost):
+        error.message += _OUTCOME_HINT
+    elif (
+        isinstance(error, BackendRejected)
+        and error.status == 500
+        and error.medusa_type == "unknown_error"  # Medusa's own JSON, not a proxy's page
+    ):
+        error.message += _UNKNOWN_COLLECTION_HINT
 
 
 async def create_session(
@@ -25,14 +57,18 @@ async def create_session(
     fields: str | None,
 ) -> dict[str, Any]:
     """`createPaymentSession`: one non-idempotent call, never retried."""
-    return await context.medusa.create_payment_session(
-        collection_id,
-        provider_id=provider_id,
-        data=data,
-        fields=fields,
-        headers=context.headers,
-        trace=context.trace,
-    )
+    try:
+        return await context.medusa.create_payment_session(
+            collection_id,
+            provider_id=provider_id,
+            data=data,
+            fields=fields,
+            headers=context.headers,
+            trace=context.trace,
+        )
+    except GatewayError as error:
+        _with_hint(error)
+        raise
 
 
 async def initiate_session(

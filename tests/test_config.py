@@ -83,6 +83,7 @@ def test_each_setting_is_read_from_its_prefixed_variable(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str, attribute: str, expected: object
 ) -> None:
     monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("GATEWAY_MEDUSA_URL", "http://medusa.internal:9000")
     assert getattr(load_settings(), attribute) == expected
 
 
@@ -332,6 +333,7 @@ def test_production_defaults_turn_graphiql_and_introspection_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("GATEWAY_MEDUSA_URL", "http://medusa.internal:9000")
     settings = load_settings()
     assert (settings.env, settings.graphiql, settings.introspection) == (
         "production",
@@ -342,6 +344,7 @@ def test_production_defaults_turn_graphiql_and_introspection_off(
 
 def test_production_keeps_an_explicit_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("GATEWAY_MEDUSA_URL", "http://medusa.internal:9000")
     monkeypatch.setenv("GATEWAY_GRAPHIQL", "true")
     settings = load_settings(introspection=True)
     assert (settings.graphiql, settings.introspection) == (True, True)
@@ -359,8 +362,8 @@ def test_development_keeps_graphiql_and_introspection_on() -> None:
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
-        ({"env": "production", "debug": True}, "GATEWAY_DEBUG"),
-        ({"env": "production", "cors_origins": "*"}, "GATEWAY_CORS_ORIGINS"),
+        ({"env": "production", "medusa_url": "http://m", "debug": True}, "GATEWAY_DEBUG"),
+        ({"env": "production", "medusa_url": "http://m", "cors_origins": "*"}, "GATEWAY_CORS"),
         ({"max_query_bytes": 5_000, "max_body_bytes": 4_000}, "GATEWAY_MAX_QUERY_BYTES"),
         ({"connect_retries": 2}, "GATEWAY_CONNECT_RETRIES"),
         ({"max_batch_size": 101}, "GATEWAY_MAX_BATCH_SIZE"),

@@ -149,7 +149,7 @@ def test_each_fault_has_its_code_one_call_and_no_secret_anywhere(  # noqa: PLR09
     assert medusa.last.headers["authorization"] == f"Bearer {TOKEN}"  # they were forwarded
     if debug:
         (call,) = payload["extensions"]["upstream"]
-        assert set(call) == {"method", "path", "fields", "status", "ms"}
+        assert set(call) == {"method", "path", "query", "fields", "status", "ms"}
     text = response.text + str(response.headers)
     logs = caplog.text + "".join(str(r.args) + str(r.exc_info) for r in caplog.records)
     for secret in (KEY, TOKEN, COOKIE):

@@ -171,3 +171,59 @@ def test_the_dockerfile_stage_needs_only_these_files_and_the_stdlib(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert "--registry" in result.stdout
+
+
+# ---- found from anywhere (issue 17.5) ---------------------------------------------------------
+
+
+def test_the_user_cache_folder_follows_xdg(tmp_path: Path) -> None:
+    environ = {"XDG_CACHE_HOME": str(tmp_path)}
+    if sys.platform.startswith("linux"):
+        expected = tmp_path / "medusa-graphql-gateway" / "graphiql"
+        assert graphiql_assets.user_cache_dir(environ) == expected
+        assert graphiql_assets.user_cache_dir({"XDG_CACHE_HOME": "relative"}) == (
+            Path.home() / ".cache" / "medusa-graphql-gateway" / "graphiql"
+        )
+    assert graphiql_assets.fetch_dir(environ) == graphiql_assets.user_cache_dir(environ)
+    explicit = {"GATEWAY_GRAPHIQL_ASSETS_DIR": str(tmp_path / "x"), **environ}
+    assert graphiql_assets.fetch_dir(explicit) == tmp_path / "x"
+
+
+@pytest.mark.usefixtures("pinned")
+def test_fetched_without_a_folder_they_are_served_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.graphiql import GraphiQL
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("GATEWAY_GRAPHIQL_ASSETS_DIR", raising=False)
+    monkeypatch.setattr(graphiql_assets, "PACKAGE_DIR", tmp_path / "not-in-the-package")
+    monkeypatch.setattr(graphiql_assets, "_download", registry({LIB_URL: LIB_TGZ}))
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    assert cli.main(["fetch-graphiql", "--registry", REGISTRY]) == 0
+    cached = tmp_path / "cache" / "medusa-graphql-gateway" / "graphiql"
+    assert str(cached) in capsys.readouterr().err
+    page = GraphiQL.build("{ __typename }", "{}", "{}")
+    assert page.local
+    assert page.assets_dir == cached
+
+
+@pytest.mark.usefixtures("pinned")
+def test_the_packages_own_folder_wins_over_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package, cache = tmp_path / "package", tmp_path / "cache"
+    for folder in (package, cache / "medusa-graphql-gateway" / "graphiql"):
+        folder.mkdir(parents=True)
+        (folder / "lib.min.js").write_bytes(LIB_JS)
+    monkeypatch.setattr(graphiql_assets, "PACKAGE_DIR", package)
+    assert graphiql_assets.find_assets(environ={"XDG_CACHE_HOME": str(cache)})[0] == package
+
+
+def test_the_package_folder_is_where_the_image_copies_the_files() -> None:
+    dockerfile = (Path(__file__).parents[1] / "Dockerfile").read_text()
+    assert graphiql_assets.PACKAGE_DIR.parent.name == "static"
+    assert graphiql_assets.PACKAGE_DIR.parent.parent.name == "gateway"
+    assert "./gateway/static/graphiql" in dockerfile

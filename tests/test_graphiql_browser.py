@@ -25,7 +25,7 @@ from playwright.sync_api import Route
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.tools.graphiql_assets import ASSETS, DEFAULT_DIR, AssetsProblem, check
+from gateway.tools.graphiql_assets import ASSETS, PACKAGE_DIR, find_assets
 from tests.serving import free_port
 from tests.serving import serving as serving_app
 
@@ -35,11 +35,11 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def assets_missing() -> str | None:
-    try:
-        check(DEFAULT_DIR)
-    except AssetsProblem as problem:
-        return str(problem)
-    return None
+    found, problems = find_assets()
+    return None if found is not None else "; ".join(problems)
+
+
+FETCHED = find_assets()[0] or PACKAGE_DIR  # where `python -m gateway fetch-graphiql` put them
 
 
 # In CI (.ci/run installs Chromium and fetches the files) a missing piece fails, never skips.
@@ -170,7 +170,7 @@ def test_the_example_mutation_runs_in_graphiql_offline() -> None:
 def test_without_the_files_the_cdn_page_works_under_its_csp(tmp_path: Path) -> None:
     # No internet here: the CDN's answers are the same verified files, so the page's pinned
     # integrity hashes, crossorigin attributes and CSP are what is really checked.
-    cdn = {asset.cdn_url: DEFAULT_DIR / asset.name for asset in ASSETS}
+    cdn = {asset.cdn_url: FETCHED / asset.name for asset in ASSETS}
     asked: list[str] = []
 
     def loopback_or_cdn(route: Route) -> None:

@@ -157,6 +157,14 @@ def test_operation_names_are_capped_so_clients_cannot_explode_the_series() -> No
     assert metrics.operation_label("Op0") == "Op0"  # known names keep their label
 
 
+def test_the_metric_caches_stay_bounded_by_distinct_operation_names() -> None:
+    metrics = GatewayMetrics(ProjectionMonitor(), version="t", profile="open")
+    for i in range(3_000):
+        metrics.request_done(f"Op{i}", "OK", 0.001)
+    assert len(metrics._request_children) <= 201
+    assert len(metrics._operations) <= 200
+
+
 @pytest.mark.parametrize(
     ("path", "route"),
     [

@@ -91,3 +91,15 @@ def test_an_invalid_region_id_is_refused_without_a_call(
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert medusa.requests == []
+
+
+def test_debug_mode_shows_every_query_parameter_of_the_read(
+    gateway: GatewayFactory, medusa: FakeMedusa
+) -> None:
+    providers_backend(medusa)
+    query = '{ paymentProviders(regionId: "reg_1") { id } }'
+    body = gateway(debug=True).post("/graphql", json={"query": query}).json()
+    (call,) = body["extensions"]["upstream"]
+    assert call["path"] == "/store/payment-providers"
+    assert call["fields"] == "id"
+    assert call["query"] == {"region_id": "reg_1", "limit": "100"}

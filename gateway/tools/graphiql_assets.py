@@ -1,10 +1,17 @@
-"""GraphiQL's pinned npm files: fetch them at build time, verify them, find them at start-up.
+r"""GraphiQL's pinned npm files: fetch them at build time, verify them, find them at start-up.
 
 Stdlib only, so the Dockerfile's first stage runs it before any dependency is installed
 (`python -m gateway.tools.graphiql_assets DIR`); `python -m gateway fetch-graphiql` is the same.
 Each npm tarball is checked against its pinned `dist.integrity` (sha512) and each file taken
-from it against the sha384 the page's `integrity` attribute carries. Nothing is committed:
-the files land in a gitignored folder (`static/graphiql/` beside this module by default).
+from it against the sha384 the page's `integrity` attribute carries. Nothing is committed.
+
+Where the files live, found whatever the working directory (`find_assets`):
+1. GATEWAY_GRAPHIQL_ASSETS_DIR when set (then only there);
+2. the package's own `gateway/static/graphiql/` (the image copies them there at build time);
+3. the user's cache directory, `$XDG_CACHE_HOME/medusa-graphql-gateway/graphiql` (by default
+   `~/.cache/...`; `~/Library/Caches/...` on macOS, `%LOCALAPPDATA%\...` on Windows), which is
+   where `python -m gateway fetch-graphiql` writes them: an installed package's folder may not
+   be writable, and a repository-relative path only works from the repository.
 """
 
 from __future__ import annotations
@@ -18,25 +25,31 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 __all__ = [
     "ASSETS",
-    "DEFAULT_DIR",
     "DEFAULT_REGISTRY",
     "PACKAGES",
+    "PACKAGE_DIR",
     "Asset",
     "AssetsProblem",
     "Package",
     "check",
     "fetch",
+    "fetch_dir",
+    "find_assets",
     "main",
+    "user_cache_dir",
 ]
 
-DEFAULT_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
+#: `gateway/static/graphiql/`: beside the gateway's own GraphiQL files (the image puts them here).
+PACKAGE_DIR: Final = Path(__file__).resolve().parent.parent / "static" / "graphiql"
+_APP_NAME: Final = "medusa-graphql-gateway"
+_ENV_DIR: Final = "GATEWAY_GRAPHIQL_ASSETS_DIR"
 DEFAULT_REGISTRY: Final = "https://registry.npmjs.org"
 _CDN: Final = "https://unpkg.com"
 _TIMEOUT: Final = 60.0
@@ -178,8 +191,48 @@ def _write(path: Path, content: bytes) -> None:
     Path(temp.name).replace(path)
 
 
+def user_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user cache folder for the files, as platformdirs would name it."""
+    env = os.environ if environ is None else environ
+    if sys.platform == "win32":
+        base = Path(env.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        return base / _APP_NAME / "Cache" / "graphiql"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / _APP_NAME / "graphiql"
+    xdg = env.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / _APP_NAME / "graphiql"
+
+
+def fetch_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `fetch-graphiql` writes by default: GATEWAY_GRAPHIQL_ASSETS_DIR, else the cache."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(_ENV_DIR)
+    return Path(explicit) if explicit else user_cache_dir(env)
+
+
+def find_assets(
+    explicit: Path | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Path | None, list[str]]:
+    """The folder holding every pinned file, or None and why each candidate was refused.
+
+    `explicit` (the GATEWAY_GRAPHIQL_ASSETS_DIR setting) is the only candidate when given;
+    otherwise the package's folder, then the user's cache folder.
+    """
+    candidates = [explicit] if explicit is not None else [PACKAGE_DIR, user_cache_dir(environ)]
+    problems = []
+    for directory in candidates:
+        try:
+            check(directory)
+        except AssetsProblem as problem:
+            problems.append(str(problem))
+        else:
+            return directory, problems
+    return None, problems
+
+
 def fetch(
-    directory: Path = DEFAULT_DIR,
+    directory: Path,
     *,
     registry: str = DEFAULT_REGISTRY,
     download: Download | None = None,
@@ -240,8 +293,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "dir",
         nargs="?",
         type=Path,
-        default=Path(os.environ.get("GATEWAY_GRAPHIQL_ASSETS_DIR") or DEFAULT_DIR),
-        help="where to write them (env GATEWAY_GRAPHIQL_ASSETS_DIR; default: inside the package)",
+        default=fetch_dir(),
+        help="where to write them (env GATEWAY_GRAPHIQL_ASSETS_DIR; default: the user cache "
+        "folder, %(default)s, where the gateway finds them from any working directory)",
     )
     parser.add_argument(
         "--registry",

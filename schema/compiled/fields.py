@@ -231,20 +231,21 @@ def _reader(parent: GraphQLObjectType, name: str, definition: GraphQLField) -> R
     if parent.name == GATEWAY_INFO:
         return _same  # the source is the profile's name, GatewayInfo's only field
     mapping = definition.extensions["strawberry-definition"].metadata[METADATA_KEY]
+    field = f"`{parent.name}.{name}`"  # as errors name it (schema/build.py's resolve_attribute)
     if parent.name == PAYLOAD:
         if isinstance(mapping, Root):
             return _payload_collection
-        return _payload_session
+        return lambda payload: _payload_session(payload, field)
     if isinstance(mapping, Column):
         column, convert = mapping.name, _converter(definition.type)
-        return lambda row: read_column(row, column, convert)
+        return lambda row: read_column(row, column, convert, field)
     if isinstance(mapping, Relation):
         relation, many = mapping.name, mapping.many
-        return lambda row: read_relation(row, relation, many=many)
+        return lambda row: read_relation(row, relation, field, many=many)
     if isinstance(mapping, BackReference):
         return _parent
     assert isinstance(mapping, Link)  # noqa: S101  # the five kinds of mapping.py
-    return lambda row: link_target(row, mapping)
+    return lambda row: link_target(row, mapping, field)
 
 
 def _same(value: object) -> object:
@@ -259,9 +260,9 @@ def _payload_collection(payload: Payload) -> object:
     return payload.answer.root
 
 
-def _payload_session(payload: Payload) -> object:
+def _payload_session(payload: Payload, field: str) -> object:
     session = created_session(payload.answer, payload.provider_id)
-    raise_marker(session)
+    raise_marker(session, field)
     return session
 
 

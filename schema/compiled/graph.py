@@ -26,17 +26,24 @@ _NOT_RETURNED: Final = "the backend did not return it although it was requested"
 class Answer:
     """One backend answer being written out: its plan (why paths are missing) and its root."""
 
-    __slots__ = ("_relations", "plan", "root")
+    __slots__ = ("_relations", "cart_reads_columns", "plan", "root")
 
-    def __init__(self, plan: FieldsPlan, raw: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self, plan: FieldsPlan, raw: Mapping[str, Any] | None, *, cart_reads_columns: bool = False
+    ) -> None:
         self.plan = plan
+        #: A mutation's answer: its missing top-level columns are readable from the cart.
+        self.cart_reads_columns = cart_reads_columns
         self.root = None if raw is None else Row(raw, "", None, self)
         self._relations: dict[str, object] = {}
 
-    def missing(self, path: str) -> NotExposed:
-        """The marker the builder stores for a path the answer lacks."""
+    def missing(self, path: str, *, column: bool = False) -> NotExposed:
+        """The marker the builder stores for a path the answer lacks (`_Builder.missing`)."""
         reason = self.plan.reason_for(path)
-        return NotExposed(path, _NOT_RETURNED if reason is None else reason)
+        if reason is None:
+            return NotExposed(path, _NOT_RETURNED)
+        cart_has_it = self.cart_reads_columns and column and "." not in path
+        return NotExposed(path, reason, cart_has_it=cart_has_it)
 
     def root_relation(self, name: str) -> object:
         """The root's relation as the builder stores it: rows, None or a marker (memoised)."""
@@ -63,22 +70,27 @@ class Row:
         self.answer = answer
 
 
-def raise_marker(value: object) -> None:
-    """`resolve_attribute`'s checks: reading a marker is an error, anything else is a value."""
+def raise_marker(value: object, field: str) -> None:
+    """`resolve_attribute`'s checks: reading a marker is an error, anything else is a value.
+
+    `field` is the selected field as the client wrote it, `Type.field` in backquotes.
+    """
     if value.__class__ is NotExposed:
-        raise FieldNotExposedError(value)
+        raise FieldNotExposedError(value, field)
     if value.__class__ is Malformed:
         path = value.path
         raise BackendProtocolError(200, f"unexpected value for `{path}`")
 
 
-def read_column(row: Row, name: str, convert: Callable[[object], object] | None) -> object:
+def read_column(
+    row: Row, name: str, convert: Callable[[object], object] | None, field: str
+) -> object:
     """A column's value (converted like the builder does), or FIELD_NOT_EXPOSED."""
     raw = row.raw
     if name in raw:
         value = raw[name]
         return value if convert is None else convert(value)
-    raise FieldNotExposedError(row.answer.missing(row.prefix + name))
+    raise FieldNotExposedError(row.answer.missing(row.prefix + name, column=True), field)
 
 
 def relation_value(row: Row, name: str, *, many: bool) -> object:
@@ -101,25 +113,25 @@ def relation_value(row: Row, name: str, *, many: bool) -> object:
     return Row(value, prefix, row, answer)
 
 
-def read_relation(row: Row, name: str, *, many: bool) -> object:
+def read_relation(row: Row, name: str, field: str, *, many: bool) -> object:
     """A relation's rows (or None), raising what reading its marker would raise."""
     value = relation_value(row, name, many=many)
-    raise_marker(value)
+    raise_marker(value, field)
     return value
 
 
-def link_target(row: Row, link: Link) -> object:
+def link_target(row: Row, link: Link, field: str) -> object:
     """The row of a root relation this row links to (the builder's `resolve_links`)."""
     answer = row.answer
     targets = answer.root_relation(link.relation)
     if targets.__class__ is Malformed:
-        raise_marker(targets)
+        raise_marker(targets, field)
     if targets.__class__ is NotExposed:
-        raise_marker(targets)
+        raise_marker(targets, field)
     key = link.key
     assert key is not None  # noqa: S101  # keyless links are the payload's, read elsewhere
     if key not in row.raw:
-        raise_marker(answer.missing(link.requires[0]))
+        raise_marker(answer.missing(link.requires[0]), field)
     wanted = row.raw[key]
     if wanted is not None and isinstance(targets, list):
         for target in targets:

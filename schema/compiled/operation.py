@@ -378,7 +378,7 @@ class _PaymentMutation:
                 context, collection_id, provider_id, data, plan.fields
             )
         context.monitor.check(raw, plan)
-        return Payload(Answer(plan, raw), provider_id)
+        return Payload(Answer(plan, raw, cart_reads_columns=True), provider_id)
 
 
 class _CartRead:
