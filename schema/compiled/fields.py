@@ -78,21 +78,18 @@ class Payload:
 class Field:
     """One response key of a selection: how to read its value and how to write it out."""
 
-    __slots__ = ("complete", "definition", "key", "name", "nodes", "non_null", "read")
+    __slots__ = ("complete", "key", "nodes", "non_null", "read")
 
-    def __init__(  # noqa: PLR0917  # one constructor, one caller
+    def __init__(
         self,
         key: str,
-        name: str,
         nodes: list[FieldNode],
         definition: GraphQLField,
         read: Reader | None,
         complete: Completer,
     ) -> None:
         self.key = key
-        self.name = name
         self.nodes = nodes
-        self.definition = definition
         self.non_null = isinstance(definition.type, GraphQLNonNull)
         self.read = read
         self.complete = complete
@@ -156,7 +153,7 @@ class FieldCompiler:
         assert definition is not None  # noqa: S101  # the document is valid
         read = None if name == "__typename" else _reader(parent, name, definition)
         complete = self.completer(definition.type, parent, name, nodes, details)
-        return Field(key, name, nodes, definition, read, complete)
+        return Field(key, nodes, definition, read, complete)
 
     def completer(  # mirrors complete_value's parameters
         self,
@@ -274,23 +271,3 @@ def _converter(type_: GraphQLOutputType) -> Callable[[object], object] | None:
     definition = named.extensions["strawberry-definition"]
     enum_type: type[enum.Enum] = definition.wrapped_cls
     return lambda value: to_enum(enum_type, value)
-
-
-def supported_types() -> frozenset[str]:
-    """Object types the field tree knows how to read (every output object type but the roots)."""
-    return _SUPPORTED
-
-
-_SUPPORTED: Final = frozenset(
-    {
-        PAYLOAD,
-        GATEWAY_INFO,
-        "PaymentCollection",
-        "PaymentSession",
-        "Payment",
-        "Capture",
-        "Refund",
-        "RefundReason",
-        "PaymentProvider",
-    }
-)

@@ -146,10 +146,7 @@ class _RootField:
     resolve: Resolve
     is_async: bool
     complete: Completer
-
-    @property
-    def non_null(self) -> bool:
-        return isinstance(self.definition.type, GraphQLNonNull)
+    non_null: bool
 
 
 class CompiledOperation:
@@ -224,7 +221,8 @@ class CompiledOperation:
         assert definition is not None  # noqa: S101  # the document is valid
         complete = compiler.completer(definition.type, self.root_type, name, nodes, details)
         resolve, is_async = self._resolver(name, nodes, definition, variables)
-        return _RootField(key, nodes, definition, resolve, is_async, complete)
+        non_null = isinstance(definition.type, GraphQLNonNull)
+        return _RootField(key, nodes, definition, resolve, is_async, complete, non_null)
 
     def _resolver(
         self, name: str, nodes: list[FieldNode], definition: GraphQLField, variables: VariableValues
