@@ -138,6 +138,9 @@ def _mutation_roots(
     variables["input"] = _SPOILS[spoil](given_input) if spoil < len(_SPOILS) else given_input
     selection = _selection(draw, doc, "CreatePaymentSessionPayload", 1)
     roots = [f"{name}(input: $input){_directive(draw, doc)} {{ {selection} }}"]
+    if draw(st.integers(0, 4)) == 0:  # two payment calls, one after the other
+        again = _selection(draw, doc, "CreatePaymentSessionPayload", 1)
+        roots.append(f"again: {name}(input: $input) {{ {again} }}")
     if draw(st.booleans()):
         roots.insert(draw(st.integers(0, 1)), "__typename")
     return roots
@@ -386,7 +389,9 @@ def check_equivalence(
 ) -> None:
     """The property: same bytes, same backend calls."""
     query, variables = document
-    cache = DocumentCache(graphql_schema(), size=16, max_depth=15, max_aliases=30)
+    cache = DocumentCache(
+        graphql_schema(), size=16, max_depth=15, max_aliases=30, max_payment_mutations=2
+    )
     compiled = cache.compile(query)
     assume(not compiled.errors)  # the generator aims at valid documents; rare misses are skipped
     assert all(isinstance(e, CompiledOperation) for e in compiled.executors.values())
