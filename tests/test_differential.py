@@ -32,6 +32,7 @@ from medusa_client import jsonio
 from medusa_client.client import ForwardedHeaders, MedusaClient
 from medusa_client.fields import effective_fields, project
 from medusa_client.profiles import profile_named
+from sandbox.emulator import SandboxState
 from schema import compiled as compiled_package
 from schema.compiled import CompiledOperation
 from schema.compiled import fields as compiled_fields
@@ -200,7 +201,20 @@ def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------- backend answers
 
-_SANDBOX_BASE = settled_collection()
+
+def _sandbox_answers() -> list[dict[str, Any]]:
+    """The embedded sandbox's collections after a session call (demo, and settled with payments)."""
+    state = SandboxState.seeded()
+    answers = []
+    for collection_id in (state.demo_collection_id, state.settled_collection_id):
+        state.create_session(collection_id, "pp_system_default", {"note": "hi"}, customer=True)
+        answers.append(copy.deepcopy(state.collections[collection_id]))
+    return answers
+
+
+#: What the backend's answers start from: a recorded real answer and the sandbox's.
+_BASES = (settled_collection(), *_sandbox_answers())
+_SANDBOX_BASE = _BASES[0]
 _WRONG = ("text", 12.5, -1, True, {"k": "v"}, [1, 2], "unheard_of_status", None)
 
 
@@ -305,7 +319,7 @@ def _route(request: httpx.Request) -> str:
 @st.composite
 def backends(draw: st.DrawFn, profile: str) -> Backend:
     rate = draw(st.sampled_from([0, 12, 4]))
-    base = draw(damaged(copy.deepcopy(_SANDBOX_BASE), rate))
+    base = draw(damaged(copy.deepcopy(draw(st.sampled_from(_BASES))), rate))
     base["id"] = "pay_col_A"  # the client itself refuses an answer without one
     routes = ("session", "collection", "providers", "cart")
     carts: dict[str, Any] = {}
@@ -315,7 +329,9 @@ def backends(draw: st.DrawFn, profile: str) -> Backend:
         )
         cart: dict[str, Any] = {"id": cart_id}
         if collection == "graph":
-            cart["payment_collection"] = draw(damaged(copy.deepcopy(_SANDBOX_BASE), rate))
+            cart["payment_collection"] = draw(
+                damaged(copy.deepcopy(draw(st.sampled_from(_BASES))), rate)
+            )
             cart["payment_collection"]["id"] = f"pay_col_{cart_id}"
         elif collection == "none":
             cart["payment_collection"] = None
