@@ -3,7 +3,7 @@
 # stdlib-only module, so GraphiQL works offline and under its strict CSP (never committed).
 FROM python:3.11-slim AS graphiql
 WORKDIR /src
-COPY gateway/__init__.py ./gateway/
+COPY gateway/__init__.py gateway/graphiql_pins.py ./gateway/
 COPY gateway/tools ./gateway/tools
 RUN python -m gateway.tools.graphiql_assets /graphiql
 

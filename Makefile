@@ -2,7 +2,7 @@
 # and `e2e`.
 PYTHON ?= python
 
-.PHONY: lint format test test-differential e2e schema bench bench-smoke graphiql-assets
+.PHONY: lint format test test-differential e2e schema docs bench bench-smoke graphiql-assets
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -32,6 +32,10 @@ e2e:
 # Regenerate the committed SDL after changing the schema.
 schema:
 	$(PYTHON) -m gateway export-schema > schema/schema.graphql
+
+# Regenerate the settings and error tables in docs/ from the code (a test checks they are fresh).
+docs:
+	$(PYTHON) scripts/docs.py
 
 # GraphiQL's pinned npm files into the user cache folder (~/.cache/medusa-graphql-gateway/
 # graphiql), where the gateway finds them from any working directory: served offline.

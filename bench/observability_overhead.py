@@ -26,6 +26,7 @@ from starlette.requests import Request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gateway.inflight import InFlight
 from gateway.observability import GatewayMetrics, Observability
 from schema.verify import ProjectionMonitor
 
@@ -82,7 +83,7 @@ async def main() -> None:
     Variants run round-robin and each keeps its best batch, so load that comes and goes on a
     shared machine hits them alike.
     """
-    metrics = GatewayMetrics(ProjectionMonitor(), version="bench", profile="open")
+    metrics = GatewayMetrics(ProjectionMonitor(), InFlight(N), version="bench", profile="open")
     variants: list[tuple[str, Observability | None]] = [
         ("no hooks (the base commit)", None),
         ("tracing off, metrics off", Observability()),

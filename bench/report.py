@@ -345,18 +345,29 @@ def least_noisy(
     )
 
 
-def _median_ratio(
+def _paired(
     rows: Iterable[Measurement], label: str, other: str, concurrency: int, value: str
-) -> float | None:
-    """Median over rounds of label/other, each taken within one round (robust to drift)."""
+) -> list[tuple[float, float]]:
+    """(label, other) values of `value` from each round that measured both.
+
+    Comparing within one round, then taking the median over rounds, is robust to a machine
+    whose speed drifts between rounds.
+    """
     by_round: dict[int, dict[str, float]] = {}
     for row in rows:
         if row.concurrency == concurrency and row.label in (label, other):
             by_round.setdefault(row.round, {})[row.label] = getattr(row, value)
+    return [
+        (pair[label], pair[other]) for pair in by_round.values() if label in pair and other in pair
+    ]
+
+
+def _median_ratio(
+    rows: Iterable[Measurement], label: str, other: str, concurrency: int, value: str
+) -> float | None:
+    """Median over rounds of label/other, each taken within one round (robust to drift)."""
     ratios = [
-        pair[label] / pair[other]
-        for pair in by_round.values()
-        if label in pair and other in pair and pair[other]
+        ours / theirs for ours, theirs in _paired(rows, label, other, concurrency, value) if theirs
     ]
     return statistics.median(ratios) if ratios else None
 
@@ -365,12 +376,8 @@ def _median_difference(
     rows: Iterable[Measurement], label: str, other: str, concurrency: int, value: str
 ) -> float | None:
     """Median over rounds of label - other, each taken within one round (added latency)."""
-    by_round: dict[int, dict[str, float]] = {}
-    for row in rows:
-        if row.concurrency == concurrency and row.label in (label, other):
-            by_round.setdefault(row.round, {})[row.label] = getattr(row, value)
     differences = [
-        pair[label] - pair[other] for pair in by_round.values() if label in pair and other in pair
+        ours - theirs for ours, theirs in _paired(rows, label, other, concurrency, value)
     ]
     return statistics.median(differences) if differences else None
 

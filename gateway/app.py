@@ -7,6 +7,8 @@ by tests alike; tests inject an `httpx.MockTransport` or the sandbox through `tr
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
@@ -17,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway import __version__
-from gateway.config import Settings, load_settings
+from gateway.config import Settings, SettingsError, load_settings
 from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
@@ -31,8 +33,11 @@ from gateway.startup import log_startup
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
+from medusa_client.proxy import proxy_refusal
+from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.schema import build_schema
+from schema.cost import root_costs
+from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
@@ -70,12 +75,12 @@ def create_app(
     profile = backend_profile(settings)
     schema = build_schema()
     cache = DocumentCache(
-        schema._schema,
+        graphql_schema(schema),
         size=settings.document_cache_size,
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
-        payment_fields=settings.payment_mutation_fields,
+        field_costs=root_costs(schema),
         max_payment_mutations=settings.max_payment_mutations,
         max_upstream_calls=settings.max_upstream_calls,
         introspection=settings.introspection,
@@ -85,11 +90,14 @@ def create_app(
     )
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
-    observability = _observability(settings, monitor, profile.name, tracer_provider)
+    observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
     sandbox: SandboxBackend | None = None
+    tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
         sandbox = start_sandbox(profile)
         transport = sandbox.transport
+    elif transport is None:
+        tls = _backend_checks(settings)
     graphiql = (
         GraphiQL.build(*example_operation(sandbox), assets_dir=settings.graphiql_assets_dir)
         if settings.graphiql
@@ -106,12 +114,13 @@ def create_app(
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings, key_applied=settings.publishable_key is None)
         try:
-            async with _http_client(settings, transport, observability) as http:
+            async with _http_client(settings, transport, observability, tls) as http:
                 app.state.medusa = MedusaClient(
                     http,
                     default_key=default_key,
                     connect_retries=settings.connect_retries,
                     max_response_bytes=settings.max_response_bytes,
+                    provider_cache_seconds=settings.provider_cache_seconds,
                 )
                 app.state.monitor = monitor
                 app.state.in_flight = in_flight
@@ -134,6 +143,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Starlette would answer `/graphql/` with a 307 to an absolute URL built from the
+        # client's own Host header: a redirect to any host a caller names. No slash games.
+        redirect_slashes=False,
     )
     endpoint = GraphQLEndpoint(
         settings,
@@ -161,11 +173,14 @@ def create_app(
 def _observability(
     settings: Settings,
     monitor: ProjectionMonitor,
+    in_flight: InFlight,
     profile: str,
     tracer_provider: TracerProvider | None,
 ) -> Observability:
     metrics = (
-        GatewayMetrics(monitor, version=__version__, profile=profile) if settings.metrics else None
+        GatewayMetrics(monitor, in_flight, version=__version__, profile=profile)
+        if settings.metrics
+        else None
     )
     owns_provider = tracer_provider is None
     if tracer_provider is None:
@@ -178,8 +193,32 @@ def _observability(
     )
 
 
+def _backend_checks(settings: Settings) -> ssl.SSLContext | None:
+    """Refuse at start-up what would fail (or mislead) on the first call: proxies, bad TLS files.
+
+    Returns the one TLS context for an https backend (None for http).
+    """
+    url = settings.medusa_base_url or ""
+    refusal = proxy_refusal(url, os.environ)
+    if refusal is not None:
+        raise SettingsError(refusal)
+    if not url.startswith("https:"):
+        return None
+    try:
+        return client_context(
+            ca_bundle=settings.ca_bundle,
+            client_cert=settings.client_cert,
+            client_key=settings.client_key,
+        )
+    except TLSConfigError as error:
+        raise SettingsError(str(error)) from None
+
+
 def _http_client(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None, observability: Observability
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+    observability: Observability,
+    tls: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
@@ -190,7 +229,10 @@ def _http_client(
     if transport is None:
         # Never retries (the payment-session call is not idempotent); see medusa_client.transport.
         transport = KeepAliveTransport(
-            max_connections=settings.max_connections, keepalive_expiry=_KEEPALIVE_EXPIRY
+            max_connections=settings.max_connections,
+            keepalive_expiry=_KEEPALIVE_EXPIRY,
+            ssl_context=tls,
+            max_response_bytes=settings.max_response_bytes,
         )
     return LeanAsyncClient(
         base_url=settings.medusa_base_url or _TEST_BASE_URL,

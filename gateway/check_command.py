@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import sys
 from typing import TextIO
 
@@ -17,6 +18,7 @@ import httpx
 from gateway.backend_check import Finding, probe_backend
 from gateway.config import Settings, unknown_variables
 from gateway.startup import backend_origin
+from medusa_client.tls import TLSConfigError, client_context
 
 __all__ = ["run_check"]
 
@@ -70,9 +72,20 @@ async def _probe(
     settings: Settings,
 ) -> list[Finding]:
     timeout = httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout)
+    verify: ssl.SSLContext | bool = True
+    if transport is None and base_url.startswith("https:"):
+        try:  # the gateway's own trust store and client certificate (GATEWAY_CA_BUNDLE ...)
+            verify = client_context(
+                ca_bundle=settings.ca_bundle,
+                client_cert=settings.client_cert,
+                client_key=settings.client_key,
+            )
+        except TLSConfigError as error:
+            return [Finding("TLS settings", ok=False, detail=str(error))]
     async with httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
+        verify=verify,
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,

@@ -7,7 +7,6 @@ environment. Prefer the environment for the publishable key: flags are visible i
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import os
 import sys
@@ -146,10 +145,8 @@ def _configured_app(settings: Settings) -> FastAPI:
     from gateway.logging_setup import configure_logging  # noqa: PLC0415
     from gateway.startup import warn_unknown_variables  # noqa: PLC0415
 
-    configure_logging(settings)
+    configure_logging(settings)  # httpx's per-request INFO lines are silenced there
     warn_unknown_variables(os.environ)
-    # httpx logs every request at INFO: noise (and CPU) on the hot path; errors still surface.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     return create_app(settings)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Final, Literal
@@ -23,8 +24,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from medusa_client.client import DEFAULT_FORWARD_COOKIES
+from medusa_client.errors import GatewayError
+
 __all__ = [
-    "DEFAULT_PAYMENT_MUTATIONS",
     "BackendProfileName",
     "Environment",
     "Settings",
@@ -37,9 +40,8 @@ __all__ = [
 BackendProfileName = Literal["medusa-2.21", "open", "custom"]
 Environment = Literal["development", "production"]
 
-#: Root mutation fields that create a payment session at Medusa (each is one non-idempotent
-#: call): at most `max_payment_mutations` of them may appear in one operation (or batch).
-DEFAULT_PAYMENT_MUTATIONS: Final = ("createPaymentSession", "initiatePaymentSession")
+#: RFC 6265's cookie-name token.
+_COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def _split_csv(value: object) -> object:
@@ -121,6 +123,31 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         default=100, ge=1, le=10_000, description="Most concurrent backend connections."
     )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM file of the CA certificates that sign Medusa's TLS certificate "
+        "(a private CA). Unset: the system's trust store.",
+    )
+    client_cert: Path | None = Field(
+        default=None,
+        description="PEM client certificate (chain) the gateway presents to Medusa (mutual TLS).",
+    )
+    client_key: Path | None = Field(
+        default=None,
+        description="PEM private key of GATEWAY_CLIENT_CERT (unset: the key is in that file).",
+    )
+    forward_cookies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: sorted(DEFAULT_FORWARD_COOKIES),
+        description="Cookies (by name, comma-separated) forwarded to Medusa; all others are "
+        "dropped. Empty: none.",
+    )
+    provider_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3_600,
+        description="Seconds a region's payment providers are remembered for the check "
+        "initiatePaymentSession makes before creating anything; 0: read them every time.",
+    )
     backend_profile: BackendProfileName = Field(
         default="medusa-2.21",
         description="Which `fields` paths the backend projects: medusa-2.21, open or custom.",
@@ -173,14 +200,11 @@ class Settings(BaseSettings):
         default=1,
         ge=0,
         le=100,
-        description="Most payment-session mutations in one operation (or batch).",
-    )
-    payment_mutation_fields: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_PAYMENT_MUTATIONS),
-        description="Root mutation fields counted by max_payment_mutations (comma-separated).",
+        description="Most payment-session mutations (the root fields the schema declares as "
+        "creating one) in one operation (or batch).",
     )
     max_upstream_calls: int = Field(
-        default=4,
+        default=6,
         ge=1,
         le=1_000,
         description="Most backend calls one operation (or batch) may plan: its cost limit.",
@@ -217,7 +241,9 @@ class Settings(BaseSettings):
         "from the backend's JSON; anything else still runs on graphql-core) or graphql-core "
         "for every document.",
     )
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="Least severe log records written (every logger)."
+    )
     workers: int = Field(
         default=1, ge=1, le=64, description="Processes serving the port (each with its own pool)."
     )
@@ -231,8 +257,27 @@ class Settings(BaseSettings):
     metrics: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
 
     _split_lists = field_validator(
-        "backend_allowed_fields", "cors_origins", "payment_mutation_fields", mode="before"
+        "backend_allowed_fields",
+        "cors_origins",
+        "forward_cookies",
+        mode="before",
     )(_split_csv)
+
+    @field_validator("forward_cookies")
+    @classmethod
+    def _cookie_names(cls, names: list[str]) -> list[str]:
+        bad = [name for name in names if not _COOKIE_NAME.fullmatch(name)]
+        if bad:
+            msg = "cookie names are tokens (letters, digits, !#$%&'*+-.^_`|~), comma-separated"
+            raise ValueError(msg)
+        return names
+
+    @model_validator(mode="after")
+    def _client_key_needs_cert(self) -> Settings:
+        if self.client_key is not None and self.client_cert is None:
+            msg = "GATEWAY_CLIENT_KEY is the key of GATEWAY_CLIENT_CERT: set that too"
+            raise ValueError(msg)
+        return self
 
     @field_validator("cors_origins")
     @classmethod
@@ -384,8 +429,10 @@ def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]
     return found
 
 
-class SettingsError(Exception):
+class SettingsError(GatewayError):
     """Start-up settings are invalid; the message names each bad setting and why."""
+
+    code = "INVALID_SETTINGS"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gateway.config import Settings
+from gateway.errors import CorsNotAllowed
 from medusa_client import jsonio
 
 __all__ = ["LOCAL_ORIGINS", "ExplainingCORSMiddleware"]
@@ -79,11 +80,12 @@ class ExplainingCORSMiddleware(CORSMiddleware):
         else:
             what = bytes(answer.body).decode().removeprefix("Disallowed CORS ")
             message = f"This cross-origin request is not allowed ({what})."
-        body = {"errors": [{"message": message, "extensions": {"code": "CORS_NOT_ALLOWED"}}]}
+        refused = CorsNotAllowed(message)
+        body = {"errors": [{"message": refused.message, "extensions": refused.extensions()}]}
         headers = {k: v for k, v in answer.headers.items() if k.lower().startswith("access-")}
         return Response(
             jsonio.dumps(body),
-            status_code=403,
+            status_code=refused.status,
             media_type="application/json; charset=utf-8",
             headers=headers,
         )

@@ -17,12 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.config import Settings
+from gateway.errors import (
+    BadRequest,
+    InternalError,
+    Overloaded,
+    RequestOverLimit,
+    RequestProblem,
+)
 from gateway.graphiql import GraphiQL
 from gateway.graphql_http import (
     CompiledDocument,
     DocumentCache,
     GraphQLRequest,
-    RequestProblem,
     format_error,
     is_mutation,
     problem_response,
@@ -32,10 +38,15 @@ from gateway.graphql_http import (
     wants_graphql_response,
 )
 from gateway.inflight import InFlight
-from gateway.limits import LIMIT_CODE, OperationCost, cost_problems
+from gateway.limits import OperationCost, cost_problems
 from gateway.observability import BATCH, Observability, Observation
 from medusa_client import jsonio
-from medusa_client.client import ForwardedHeaders, MedusaClient, unsafe_header
+from medusa_client.client import (
+    ForwardedHeaders,
+    MedusaClient,
+    duplicate_credential,
+    unsafe_header,
+)
 from medusa_client.profiles import BackendProfile
 from schema.context import GatewayContext
 from schema.verify import ProjectionMonitor
@@ -44,6 +55,11 @@ __all__ = ["GraphQLEndpoint"]
 
 _log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+#: Forwarding such a number faithfully is impossible: refused, never turned into null.
+_NON_FINITE: Final = (
+    "The request holds NaN, Infinity or a number beyond a double's range (like 1e400): "
+    "JSON has no such values, so they cannot be forwarded exactly."
+)
 
 
 class GraphQLEndpoint:
@@ -73,6 +89,7 @@ class GraphQLEndpoint:
         self._max_upstream_calls = settings.max_upstream_calls
         self._max_reads = settings.max_backend_reads
         self._max_relations = settings.max_relation_expansions
+        self._forward_cookies = frozenset(settings.forward_cookies)
         self.in_flight = in_flight or InFlight(settings.max_in_flight)
         self._observability = observability or Observability.disabled()
 
@@ -94,9 +111,7 @@ class GraphQLEndpoint:
         if not self.in_flight.enter():
             seen.code = "OVERLOADED"
             reason = "shutting down" if self.in_flight.draining else "too many requests in flight"
-            problem = RequestProblem(
-                503, f"The gateway is overloaded ({reason}); retry shortly.", "OVERLOADED"
-            )
+            problem = Overloaded(reason)
             response = problem_response(problem, modern=modern, request_id=request_id)
             response.headers["retry-after"] = "1"
             return response
@@ -105,8 +120,8 @@ class GraphQLEndpoint:
         except Exception:
             # Last line of defence: a JSON error with the request id, never a stack trace.
             _log.exception("unexpected error handling request %s", request_id)
-            error = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
-            body = {"errors": [{"message": "Internal server error.", "extensions": error}]}
+            error = InternalError(request_id)
+            body = {"errors": [{"message": error.message, "extensions": error.extensions()}]}
             return render(body, status=500, modern=modern, request_id=request_id)
         finally:
             self.in_flight.leave()
@@ -119,11 +134,11 @@ class GraphQLEndpoint:
                 if "query" not in request.query_params and "extensions" not in request.query_params:
                     if self._graphiql is not None:
                         return self._graphiql.page()
-                    raise RequestProblem(404, "GraphiQL is disabled (GATEWAY_GRAPHIQL=false).")
+                    raise BadRequest("GraphiQL is disabled (GATEWAY_GRAPHIQL=false).", status=404)
                 params: object = _get_params(request)
             else:
                 params = await _post_params(request, self._max_body)
-            headers = _forwarded_headers(request, request_id)
+            headers = _forwarded_headers(request, request_id, self._forward_cookies)
             if isinstance(params, list):
                 return await self._batch(params, request, headers, request_id, modern, seen=seen)
             prepared = self._prepare(params, request.method, request_id, modern)
@@ -154,7 +169,7 @@ class GraphQLEndpoint:
             return {"errors": errors}, 400 if modern else 200
         operation = select_operation(compiled, graphql_request.operation_name)
         if method == "GET" and is_mutation(operation):
-            raise RequestProblem(405, "Mutations are only accepted over POST.", LIMIT_CODE)
+            raise RequestOverLimit("Mutations are only accepted over POST.", status=405)
         cost = compiled.costs.get(graphql_request.operation_name, OperationCost())
         if graphql_request.operation_name is None and len(compiled.costs) == 1:
             cost = next(iter(compiled.costs.values()))
@@ -174,17 +189,17 @@ class GraphQLEndpoint:
         seen.operation = BATCH
         if not self._max_batch:
             msg = "Batched requests are disabled (GATEWAY_MAX_BATCH_SIZE=0): send one operation."
-            raise RequestProblem(400, msg, LIMIT_CODE)
+            raise RequestOverLimit(msg, status=400)
         if not items:
-            raise RequestProblem(400, "The batch is empty.")
+            raise BadRequest("The batch is empty.")
         if len(items) > self._max_batch:
             msg = f"The batch has {len(items)} operations; the maximum is {self._max_batch}."
-            raise RequestProblem(413, msg, LIMIT_CODE)
+            raise RequestOverLimit(msg)
         prepared = [self._prepare(item, request.method, request_id, modern) for item in items]
         total = sum((p.cost for p in prepared if isinstance(p, _Prepared)), start=OperationCost())
         problems = cost_problems(total, self._max_payment_mutations, self._max_upstream_calls)
         if problems:
-            raise RequestProblem(400, f"The batch {' '.join(problems)}", LIMIT_CODE)
+            raise RequestOverLimit(f"The batch {' '.join(problems)}", status=400)
         bodies: list[Any] = []
         for item in prepared:
             if isinstance(item, _Prepared):
@@ -238,13 +253,20 @@ class _Prepared:
     operation: OperationDefinitionNode
 
 
-def _forwarded_headers(request: Request, request_id: str) -> ForwardedHeaders:
+def _forwarded_headers(
+    request: Request, request_id: str, cookies: frozenset[str]
+) -> ForwardedHeaders:
     """The allow-listed headers, or a 400 naming (never echoing) one that cannot be forwarded."""
-    bad = unsafe_header(request.headers.raw)
+    raw = request.headers.raw
+    bad = unsafe_header(raw)
     if bad is not None:
         msg = f"Header `{bad}` has control or non-ASCII characters; it cannot be forwarded."
-        raise RequestProblem(400, msg)
-    return ForwardedHeaders.from_raw(request.headers.raw, request_id=request_id)
+        raise BadRequest(msg)
+    twice = duplicate_credential(raw)
+    if twice is not None:
+        msg = f"Header `{twice}` was sent more than once; send one credential of each kind."
+        raise BadRequest(msg)
+    return ForwardedHeaders.from_raw(raw, request_id=request_id, cookies=cookies)
 
 
 def _request_id(request: Request) -> str:
@@ -267,28 +289,32 @@ def _get_params(request: Request) -> dict[str, Any]:
             try:
                 params[name] = jsonio.loads(text)
             except jsonio.JSONTooComplex:
-                raise RequestProblem(400, f"`{name}` is nested too deeply.") from None
+                raise BadRequest(f"`{name}` is nested too deeply.") from None
+            except jsonio.NonFiniteNumber:
+                raise RequestProblem(_NON_FINITE) from None  # BAD_USER_INPUT, HTTP 400
             except ValueError:
-                raise RequestProblem(400, f"`{name}` is not valid JSON.") from None
+                raise BadRequest(f"`{name}` is not valid JSON.") from None
     return params
 
 
 async def _post_params(request: Request, limit: int) -> object:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
-        raise RequestProblem(415, "POST /graphql takes `Content-Type: application/json`.")
+        raise BadRequest("POST /graphql takes `Content-Type: application/json`.", status=415)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise RequestProblem(413, f"The request body exceeds {limit} bytes.", LIMIT_CODE)
+        raise RequestOverLimit(f"The request body exceeds {limit} bytes.")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise RequestProblem(413, f"The request body exceeds {limit} bytes.", LIMIT_CODE)
+            raise RequestOverLimit(f"The request body exceeds {limit} bytes.")
     try:
         params = jsonio.loads(bytes(body))
     except jsonio.JSONTooComplex:
-        raise RequestProblem(400, "The request body is nested too deeply.") from None
+        raise BadRequest("The request body is nested too deeply.") from None
+    except jsonio.NonFiniteNumber:
+        raise RequestProblem(_NON_FINITE) from None  # BAD_USER_INPUT, HTTP 400
     except ValueError:
-        raise RequestProblem(400, "The request body is not valid JSON.") from None
+        raise BadRequest("The request body is not valid JSON.") from None
     return params

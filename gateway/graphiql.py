@@ -1,7 +1,8 @@
 """GraphiQL under a strict Content-Security-Policy, with its assets served by the gateway.
 
-The page has no inline script or style: GraphiQL's npm files (fetched at build time, see
-`gateway.tools.graphiql_assets`) and our own `gateway-graphiql.js/.css` are served from
+The page has no inline script or style: GraphiQL's npm files (pinned in
+`gateway.graphiql_pins`, fetched at build time by `gateway.tools.graphiql_assets`, which the
+server never imports) and our own `gateway-graphiql.js/.css` are served from
 `/graphql/static/`, and the prefilled operation, variables and headers travel in a
 `data-config` attribute. When the npm files are absent the same page loads them from the
 CDN (pinned by integrity hashes), and a warning says so once at start-up.
@@ -19,7 +20,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from gateway.tools.graphiql_assets import ASSETS, PACKAGE_DIR, find_assets
+from gateway.graphiql_pins import ASSETS, PACKAGE_DIR, find_assets
 
 __all__ = ["STATIC_PATH", "GraphiQL", "local_csp"]
 

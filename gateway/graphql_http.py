@@ -15,7 +15,7 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,12 +39,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from gateway.limits import LIMIT_CODE, OperationCost, check_limits
+from gateway.errors import (
+    BadRequest,
+    InternalError,
+    Overloaded,
+    ParseFailed,
+    PersistedQueryNotFound,
+    RequestOverLimit,
+    RequestProblem,
+    ValidationFailed,
+)
+from gateway.limits import OperationCost, check_limits
 from medusa_client import jsonio
-from medusa_client.errors import GatewayError
-from schema.build import FieldNotExposedError
+from medusa_client.errors import (
+    BackendDataError,
+    GatewayError,
+    OperationLimitExceeded,
+    RequestError,
+)
 from schema.compiled import CompiledOperation, Fallback, compile_operation
 from schema.context import GatewayContext
+from schema.cost import FieldCost
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
 
@@ -101,11 +116,11 @@ class DocumentCache:
         size: int,
         max_depth: int,
         max_aliases: int,
-        max_tokens: int = 5_000,
-        payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
-        max_payment_mutations: int = 1,
-        max_upstream_calls: int = 1_000,
-        introspection: bool = True,
+        max_tokens: int,
+        field_costs: Mapping[str, FieldCost],
+        max_payment_mutations: int,
+        max_upstream_calls: int,
+        introspection: bool,
         federation_sdl: bool = True,
         hints: bool | None = None,
         compiled: bool = True,
@@ -116,7 +131,7 @@ class DocumentCache:
         self._max_depth = max_depth
         self._max_aliases = max_aliases
         self._max_tokens = max_tokens
-        self._payment_fields = frozenset(payment_fields)
+        self._field_costs = field_costs
         self._max_payment_mutations = max_payment_mutations
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
@@ -157,14 +172,15 @@ class DocumentCache:
             document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as syntax_error:
             too_long = _TOO_MANY_TOKENS in syntax_error.message
-            syntax_error.extensions = {"code": LIMIT_CODE if too_long else "GRAPHQL_PARSE_FAILED"}
+            kind = OperationLimitExceeded if too_long else ParseFailed
+            syntax_error.original_error = kind(syntax_error.message)
             return CompiledDocument(None, (syntax_error,), {})
         costs: dict[str | None, OperationCost] = {}
         errors = check_limits(
             document,
             max_depth=self._max_depth,
             max_aliases=self._max_aliases,
-            payment_fields=self._payment_fields,
+            field_costs=self._field_costs,
             max_payment_mutations=self._max_payment_mutations,
             max_upstream_calls=self._max_upstream_calls,
             costs=costs,
@@ -172,9 +188,9 @@ class DocumentCache:
         if not errors:
             errors = validate(self.schema, document, self._rules)
             for error in errors:
-                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
                 if not self.hints:
                     error.message = strip_suggestions(error.message)
+                error.original_error = ValidationFailed(error.message)
         if errors:
             return CompiledDocument(None, tuple(errors), {})
         operations = {
@@ -188,16 +204,6 @@ class DocumentCache:
             else {}
         )
         return CompiledDocument(document, (), operations, costs, executors)
-
-
-class RequestProblem(Exception):
-    """The HTTP request is not a valid GraphQL request: answered with `status`, not executed."""
-
-    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,22 +220,22 @@ class GraphQLRequest:
     ) -> GraphQLRequest:
         """Check the `{query, variables, operationName, extensions}` object (APQ aware)."""
         if not isinstance(params, dict):
-            raise RequestProblem(400, "The request body must be a JSON object.")
+            raise BadRequest("The request body must be a JSON object.")
         query = params.get("query")
         variables = params.get("variables")
         operation_name = params.get("operationName")
         if query is not None and not isinstance(query, str):
-            raise RequestProblem(400, "`query` must be a string.")
+            raise BadRequest("`query` must be a string.")
         if variables is not None and not isinstance(variables, dict):
-            raise RequestProblem(400, "`variables` must be an object.")
+            raise BadRequest("`variables` must be an object.")
         if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestProblem(400, "`operationName` must be a string.")
+            raise BadRequest("`operationName` must be a string.")
         query = _persisted_query(params.get("extensions"), query, cache)
         if not query:
-            raise RequestProblem(400, "The request has no `query`.")
+            raise BadRequest("The request has no `query`.")
         if len(query) > max_query_bytes:
             msg = f"The query exceeds {max_query_bytes} characters."
-            raise RequestProblem(413, msg, LIMIT_CODE)
+            raise RequestOverLimit(msg)
         return cls(query, variables, operation_name)
 
 
@@ -238,23 +244,22 @@ def _persisted_query(extensions: object, query: str | None, cache: DocumentCache
     if extensions is None:
         return query
     if not isinstance(extensions, dict):
-        raise RequestProblem(400, "`extensions` must be an object.")
+        raise BadRequest("`extensions` must be an object.")
     persisted = extensions.get("persistedQuery")
     if persisted is None:
         return query
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        raise RequestProblem(400, "Unsupported persistedQuery version (only 1 is).")
+        raise BadRequest("Unsupported persistedQuery version (only 1 is).")
     sha = persisted.get("sha256Hash")
     if not isinstance(sha, str):
-        raise RequestProblem(400, "persistedQuery.sha256Hash must be a string.")
+        raise BadRequest("persistedQuery.sha256Hash must be a string.")
     if query is None:
         known = cache.persisted(sha.lower())
         if known is None:
-            # Apollo clients look for exactly this message/code, then resend with the query.
-            raise RequestProblem(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+            raise PersistedQueryNotFound
         return known
     if hashlib.sha256(query.encode()).hexdigest() != sha.lower():
-        raise RequestProblem(400, "provided sha does not match query")
+        raise BadRequest("provided sha does not match query")
     cache.persist(sha.lower(), query)
     return query
 
@@ -266,11 +271,11 @@ def select_operation(
     if operation_name is None:
         if len(compiled.operations) == 1:
             return next(iter(compiled.operations.values()))
-        raise RequestProblem(400, "The document has several operations: send `operationName`.")
+        raise BadRequest("The document has several operations: send `operationName`.")
     operation = compiled.operations.get(operation_name)
     if operation is None:
         shown = operation_name if len(operation_name) <= 100 else operation_name[:100] + "..."
-        raise RequestProblem(400, f"Unknown operation named '{shown}'.")
+        raise BadRequest(f"Unknown operation named '{shown}'.")
     return operation
 
 
@@ -311,32 +316,38 @@ _GENERIC: Final = {"executor": "graphql-core"}
 
 
 def format_error(error: GraphQLError, request_id: str, *, hints: bool = True) -> dict[str, Any]:
-    """One `errors[]` entry: gateway errors keep their code, the unexpected are masked.
+    """One `errors[]` entry: the message and extensions of the error's `GatewayError`.
 
     `hints=False` (production) strips graphql-core's "Did you mean ...?" suggestions from
     every message, including the variable-coercion errors raised at execution.
     """
-    original = error.original_error
-    message = error.message if hints else strip_suggestions(error.message)
-    extensions: dict[str, Any]
-    if isinstance(original, GatewayError | FieldNotExposedError):
-        message = original.message if isinstance(original, GatewayError) else str(original)
-        extensions = original.extensions()
-    elif original is None or isinstance(original, GraphQLError):
-        extensions = dict(error.extensions or {})
-        # Variable coercion errors carry no path and no code: the client sent bad input.
-        extensions.setdefault("code", "BAD_USER_INPUT" if error.path is None else "BACKEND_ERROR")
-    else:
-        _log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
-        message = "Internal server error."
-        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    reported = gateway_error(error, request_id)
+    message = reported.message if hints else strip_suggestions(reported.message)
     entry: dict[str, Any] = {"message": message}
     if error.locations:
         entry["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path:
         entry["path"] = error.path
-    entry["extensions"] = extensions
+    entry["extensions"] = reported.extensions()
     return entry
+
+
+def gateway_error(error: GraphQLError, request_id: str) -> GatewayError:
+    """The `GatewayError` a GraphQL error stands for; anything unexpected is masked and logged.
+
+    Ours travel as `original_error`. graphql-core's own errors have none: before execution
+    (no path) they are the client's input (variables that do not coerce); during it, a value
+    of the backend's that does not fit the schema (a non-null id missing, a bad scalar).
+    """
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return original
+    if original is None or isinstance(original, GraphQLError):
+        return (
+            RequestError(error.message) if error.path is None else BackendDataError(error.message)
+        )
+    _log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
+    return InternalError(request_id)
 
 
 def wants_graphql_response(request: Request) -> bool:
@@ -357,12 +368,11 @@ def render(
     )
 
 
-def problem_response(problem: RequestProblem, *, modern: bool, request_id: str) -> Response:
-    """A request-level error in GraphQL's response shape."""
-    # Refused before execution, so nothing reached the backend: repeating cannot duplicate a
-    # session (`retryable` means exactly that here, as on every GatewayError).
-    extensions = {"code": problem.code, "retryable": True}
-    body = {"errors": [{"message": problem.message, "extensions": extensions}]}
+def problem_response(
+    problem: RequestProblem | Overloaded, *, modern: bool, request_id: str
+) -> Response:
+    """A request-level error in GraphQL's response shape, with its HTTP status."""
+    body = {"errors": [{"message": problem.message, "extensions": problem.extensions()}]}
     return render(body, status=problem.status, modern=modern, request_id=request_id)
 
 

@@ -4,13 +4,14 @@ Validation (OverlappingFieldsCanBeMerged in particular) can be quadratic in the 
 depth and alias counts are linear, so they run first. The schema is cyclic through its
 back-references (session -> collection -> sessions ...), which makes a depth limit necessary.
 Each operation's cost (backend calls it would plan, payment-session mutations it holds) is
-counted in the same walk, so a batch can be bounded as a whole. Every error here has the
-code OPERATION_LIMIT and is raised before any backend call.
+counted in the same walk, so a batch can be bounded as a whole. What each root field costs is
+the schema's declaration (`schema.cost`): this module knows no field by name. Every error here
+has the code OPERATION_LIMIT and is raised before any backend call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,31 +27,22 @@ from graphql import (
     SelectionSetNode,
 )
 
+from medusa_client.errors import OperationLimitExceeded
+from schema.cost import FieldCost
+
 __all__ = [
-    "LIMIT_CODE",
     "MAX_EXPANDED_FIELDS",
-    "UPSTREAM_CALLS",
     "OperationCost",
     "check_limits",
     "cost_problems",
     "limit_error",
 ]
 
-LIMIT_CODE: Final = "OPERATION_LIMIT"
-
-#: Backend calls a root field plans, each time it appears (aliases and fragments included).
-#: An upper bound: paymentProviders for one region twice is read once by its DataLoader.
-UPSTREAM_CALLS: Final[Mapping[str, int]] = {
-    "createPaymentSession": 1,
-    "initiatePaymentSession": 2,  # get-or-create the collection, then the session
-    "paymentProviders": 1,
-    "cartPaymentCollection": 1,
-}
-
 #: Selections visited after expanding every fragment spread: bounds fan-out ("billion laughs")
 #: documents. Spreads and inline fragments count too, not only fields: a fan-out of spreads
 #: that never reach a field (or a dense cycle of them) is exponential work all the same.
 MAX_EXPANDED_FIELDS = 5_000
+_FREE: Final = FieldCost(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +60,8 @@ class OperationCost:
 
 
 def limit_error(message: str, node: OperationDefinitionNode | None = None) -> GraphQLError:
-    """A GraphQL error with the OPERATION_LIMIT code."""
-    return GraphQLError(message, node, extensions={"code": LIMIT_CODE})
+    """A GraphQL error located at `node`, carrying an OperationLimitExceeded."""
+    return GraphQLError(message, node, original_error=OperationLimitExceeded(message))
 
 
 def check_limits(
@@ -77,12 +69,17 @@ def check_limits(
     *,
     max_depth: int,
     max_aliases: int,
-    payment_fields: Collection[str] = ("createPaymentSession", "initiatePaymentSession"),
-    max_payment_mutations: int = 1,
-    max_upstream_calls: int = 1_000,
+    field_costs: Mapping[str, FieldCost],
+    max_payment_mutations: int,
+    max_upstream_calls: int,
     costs: dict[str | None, OperationCost] | None = None,
 ) -> list[GraphQLError]:
-    """Errors for each operation over a limit; fills `costs` (by operation name) if given."""
+    """Errors for each operation over a limit; fills `costs` (by operation name) if given.
+
+    `field_costs` is the schema's declared cost of each root field, each time it appears
+    (aliases and fragments included); a field it does not list (a typo, `__typename`) costs
+    nothing here and fails validation next.
+    """
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -94,9 +91,10 @@ def check_limits(
         depth = counter.depth(definition.selection_set, 0, frozenset())
         name = definition.name.value if definition.name else "anonymous"
         is_mutation = definition.operation is OperationType.MUTATION
+        declared = [field_costs.get(f, _FREE) for f in counter.root_fields.values()]
         cost = OperationCost(
-            sum(1 for f in counter.root_fields.values() if is_mutation and f in payment_fields),
-            sum(UPSTREAM_CALLS.get(f, 0) for f in counter.root_fields.values()),
+            sum(1 for f in declared if is_mutation and f.creates_payment_session),
+            sum(f.backend_calls for f in declared),
         )
         if costs is not None:
             costs[definition.name.value if definition.name else None] = cost

@@ -42,6 +42,7 @@ from starlette.responses import Response
 
 from gateway import __version__
 from gateway.config import SettingsError
+from gateway.inflight import InFlight
 
 if TYPE_CHECKING:
     from graphql import OperationDefinitionNode
@@ -124,7 +125,9 @@ class _ProjectionMisses(Collector):
 class GatewayMetrics:
     """The gateway's Prometheus metrics, in a registry of their own (one per app)."""
 
-    def __init__(self, monitor: ProjectionMonitor, *, version: str, profile: str) -> None:
+    def __init__(
+        self, monitor: ProjectionMonitor, in_flight: InFlight, *, version: str, profile: str
+    ) -> None:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
@@ -149,11 +152,10 @@ class GatewayMetrics:
             buckets=_BUCKETS,
             registry=registry,
         )
-        #: Requests being served: a plain int on the hot path, read by the gauge at scrape time.
-        self.in_flight = 0
+        # The load shedder's own count (one counter), read by the gauge at scrape time.
         Gauge(
             "gateway_requests_in_flight", "GraphQL requests being served.", registry=registry
-        ).set_function(lambda: self.in_flight)
+        ).set_function(lambda: in_flight.count)
         self._backend_duration = Histogram(
             "gateway_backend_request_duration_seconds",
             "Time for one backend (Medusa) HTTP call, by method and route template.",
@@ -356,8 +358,6 @@ class Observability:
     def start(self, request: Request, request_id: str) -> Observation:
         """A request arrived: remember its id for logs, open its span when tracing."""
         seen = Observation(request_id, REQUEST_ID.set(request_id))
-        if self.metrics is not None:
-            self.metrics.in_flight += 1
         if self._tracer is not None:
             self._open_span(seen, request)
         return seen
@@ -368,7 +368,6 @@ class Observability:
             seen.code = "INTERNAL_SERVER_ERROR"
         seconds = time.perf_counter() - seen.started
         if self.metrics is not None:
-            self.metrics.in_flight -= 1
             self.metrics.request_done(seen.operation, seen.code, seconds)
         if self._access_log:
             self._log(seen, status, seconds)

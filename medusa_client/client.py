@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import re
 import time
@@ -33,14 +34,19 @@ from medusa_client.errors import (
     PublishableKeyRequired,
     RequestError,
 )
+from medusa_client.transport import ResponseTooLarge
+from medusa_client.ttl_cache import TTLCache
 
 __all__ = [
+    "CREDENTIAL_HEADERS",
+    "DEFAULT_FORWARD_COOKIES",
     "FORWARDED_HEADERS",
     "ForwardedHeaders",
     "MedusaClient",
     "UpstreamCall",
     "check_id",
     "check_session_input",
+    "duplicate_credential",
     "unsafe_header",
 ]
 
@@ -49,12 +55,22 @@ FORWARDED_HEADERS: Final = frozenset(
     {b"x-publishable-api-key", b"authorization", b"cookie", b"x-medusa-locale"}
 )
 _KEY_HEADER: Final = b"x-publishable-api-key"
+_COOKIE_HEADER: Final = b"cookie"
+#: Headers that say who is calling: two of one kind would let the gateway and Medusa (or two
+#: proxies in between) each believe a different one, so a request with two is refused.
+CREDENTIAL_HEADERS: Final = frozenset({_KEY_HEADER, b"authorization"})
+#: Cookies forwarded by default: Medusa's session cookie (express-session's `connect.sid`).
+DEFAULT_FORWARD_COOKIES: Final = frozenset({"connect.sid"})
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _MAX_PROVIDER_ID: Final = 256
 _PRINTABLE: Final = re.compile(rb"[\x20-\x7e\t]*")
 _JSON_HEADERS: Final = ((b"accept", b"application/json"), (b"content-type", b"application/json"))
 _ACCEPT_ONLY: Final = ((b"accept", b"application/json"),)
 _HEALTH_TIMEOUT: Final = 3.0
+#: One page of `GET /store/payment-providers`: a region listing this many may have more.
+_PROVIDER_PAGE: Final = 100
+#: Regions whose providers are remembered at once (a store has a handful).
+_PROVIDER_CACHE_REGIONS: Final = 256
 _REQUEST_ID_HEADER: Final = b"x-request-id"
 #: Route templates (never an id-filled path: ids are the client's, and unbounded).
 SESSIONS_ROUTE: Final = "/store/payment-collections/{id}/payment-sessions"
@@ -84,6 +100,32 @@ def unsafe_header(raw: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+def duplicate_credential(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first credential header sent more than once, if any (it must be refused)."""
+    seen: set[bytes] = set()
+    for name, _ in raw:
+        if name in CREDENTIAL_HEADERS:
+            if name in seen:
+                return name.decode("ascii")
+            seen.add(name)
+    return None
+
+
+def _allowed_cookies(values: list[bytes], allowed: frozenset[bytes]) -> bytes | None:
+    """One `Cookie` value holding only the allow-listed cookies, in the order they came.
+
+    Other applications on the same domain set their own cookies; they are none of Medusa's
+    business, so they stay here. Several `Cookie` headers (HTTP/2 splits them) are joined.
+    """
+    kept = [
+        pair
+        for value in values
+        for pair in (part.strip() for part in value.split(b";"))
+        if pair.partition(b"=")[0].strip() in allowed
+    ]
+    return b"; ".join(kept) if kept else None
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardedHeaders:
     """The allow-listed headers of one incoming request, as raw bytes (never logged)."""
@@ -92,14 +134,30 @@ class ForwardedHeaders:
 
     @classmethod
     def from_raw(
-        cls, raw: list[tuple[bytes, bytes]], *, request_id: str | None = None
+        cls,
+        raw: list[tuple[bytes, bytes]],
+        *,
+        request_id: str | None = None,
+        cookies: frozenset[str] = DEFAULT_FORWARD_COOKIES,
     ) -> ForwardedHeaders:
         """Keep only the allow-listed, non-empty headers of an ASGI request.
 
-        `request_id` (already checked by the endpoint) is sent as `x-request-id`, so the
-        backend's logs can be joined with ours.
+        Of the `Cookie` header only the cookies named in `cookies` are kept. `request_id`
+        (already checked by the endpoint) is sent as `x-request-id`, so the backend's logs
+        can be joined with ours. Duplicate credentials are the caller's to refuse first
+        (`duplicate_credential`).
         """
         items = tuple((k, v) for k, v in raw if k in FORWARDED_HEADERS and v.strip())
+        if any(k == _COOKIE_HEADER for k, _ in items):
+            # Filtered, joined into one header where the first one was.
+            allowed = frozenset(name.encode("latin-1") for name in cookies)
+            cookie = _allowed_cookies([v for k, v in items if k == _COOKIE_HEADER], allowed)
+            first = next(i for i, (k, _) in enumerate(items) if k == _COOKIE_HEADER)
+            kept = [(k, v) for k, v in items[:first]]
+            if cookie is not None:
+                kept.append((_COOKIE_HEADER, cookie))
+            kept += [(k, v) for k, v in items[first:] if k != _COOKIE_HEADER]
+            items = tuple(kept)
         if request_id is not None:
             items += ((b"x-request-id", request_id.encode("ascii")),)
         return cls(items)
@@ -148,11 +206,15 @@ class MedusaClient:
         default_key: str | None,
         connect_retries: int = 0,
         max_response_bytes: int = 2_000_000,
+        provider_cache_seconds: float = 30.0,
     ) -> None:
         self._http = http
         self._default_key = None if default_key is None else default_key.encode("latin-1")
         self._connect_retries = connect_retries
         self._max_response_bytes = max_response_bytes
+        self._region_providers: TTLCache[str, frozenset[str] | None] = TTLCache(
+            ttl=provider_cache_seconds, size=_PROVIDER_CACHE_REGIONS
+        )
 
     async def create_payment_session(
         self,
@@ -190,7 +252,7 @@ class MedusaClient:
     ) -> list[dict[str, Any]]:
         """`GET /store/payment-providers?region_id=` (read-only, so cheap to batch)."""
         check_id(region_id, "regionId")
-        params = {"region_id": region_id, "fields": fields, "limit": "100"}
+        params = {"region_id": region_id, "fields": fields, "limit": str(_PROVIDER_PAGE)}
         providers: list[dict[str, Any]] = await self._send(
             "GET",
             PROVIDERS_ROUTE,
@@ -202,6 +264,34 @@ class MedusaClient:
             "payment_providers",
         )
         return providers
+
+    async def region_provider_ids(
+        self,
+        region_id: str,
+        *,
+        headers: ForwardedHeaders,
+        trace: list[UpstreamCall] | None = None,
+        fresh: bool = False,
+    ) -> frozenset[str] | None:
+        """The ids of the payment providers `region_id` offers (None: more than one page).
+
+        With more than a page, only Medusa can tell whether a provider is offered.
+        Remembered per region for `provider_cache_seconds` unless `fresh` is asked for: a
+        caller about to refuse something on this answer asks for a fresh one.
+        """
+        now = time.monotonic()
+        if not fresh:
+            hit, ids = self._region_providers.get(region_id, now)
+            if hit:
+                return ids
+        providers = await self.list_payment_providers(
+            region_id, fields="id", headers=headers, trace=trace
+        )
+        ids = None
+        if len(providers) < _PROVIDER_PAGE:
+            ids = frozenset(p["id"] for p in providers if isinstance(p.get("id"), str))
+        self._region_providers.put(region_id, ids, now)
+        return ids
 
     async def retrieve_cart(
         self,
@@ -285,6 +375,9 @@ class MedusaClient:
             content = None if body is None else jsonio.dumps(body)
         except jsonio.JSONTooComplex:
             msg = "data is nested too deeply to forward."
+            raise RequestError(msg) from None
+        except jsonio.NonFiniteNumber:
+            msg = "data holds NaN or Infinity, which JSON cannot carry."
             raise RequestError(msg) from None
         request = self._http.build_request(
             method, path, content=content, params=params, headers=headers
@@ -382,9 +475,11 @@ class MedusaClient:
             except httpx.PoolTimeout as exc:
                 raise BackendUnavailable("all backend connections are busy") from exc
             except httpx.TimeoutException as exc:  # read/write timeout: the request went out
-                raise BackendTimeout from exc
+                raise BackendTimeout(read_only=request.method == "GET") from exc
+            except ResponseTooLarge as exc:  # answered, but more than we read: it was sent
+                raise BackendProtocolError(None, str(exc)) from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                raise BackendConnectionLost from exc
+                raise BackendConnectionLost(read_only=request.method == "GET") from exc
             except httpx.TooManyRedirects as exc:  # redirects are answers: the request was sent
                 raise BackendProtocolError(None, "too many redirects") from exc
             except httpx.DecodingError as exc:  # a transport that reads eagerly: it was sent
@@ -410,9 +505,9 @@ class MedusaClient:
         except httpx.DecodingError as exc:  # an answer came back (bad gzip ...): it was sent
             raise BackendProtocolError(status, "the answer could not be decoded") from exc
         except httpx.TimeoutException as exc:
-            raise BackendTimeout from exc
+            raise BackendTimeout(read_only=response.request.method == "GET") from exc
         except httpx.TransportError as exc:  # the answer broke off midway: outcome unknown
-            raise BackendConnectionLost from exc
+            raise BackendConnectionLost(read_only=response.request.method == "GET") from exc
         finally:
             await response.aclose()
         return b"".join(chunks)
@@ -426,6 +521,25 @@ def check_session_input(provider_id: str, data: object) -> None:
     if data is not None and not isinstance(data, Mapping):
         msg = "data must be a JSON object."
         raise RequestError(msg)
+    if data is not None and _has_non_finite(data):
+        # A GraphQL literal like `1e400` parses to infinity: no JSON number says that.
+        msg = "data holds a number JSON cannot carry exactly (NaN, Infinity, or beyond 1e308)."
+        raise RequestError(msg)
+
+
+def _has_non_finite(value: object) -> bool:
+    """Whether a float in `value` is NaN or infinite (iterative: data may nest deeply)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def check_id(value: str, name: str) -> None:

@@ -1,28 +1,58 @@
-"""The gateway's error hierarchy: every failure a client can see has one stable code.
+"""The gateway's one exception tree: every failure a client can see has one stable code.
 
-    GatewayError                      extensions.code is the class's `code`
-    ├── RequestError                  the client's request is wrong; nothing was sent
-    │   └── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    GatewayError                      the root: `code`, `retryable`, `message`, `extensions()`
+    ├── RequestError                  BAD_USER_INPUT: the request is wrong; nothing was sent
+    │   ├── PublishableKeyRequired        PUBLISHABLE_KEY_REQUIRED
+    │   ├── ProviderNotInRegion           BAD_USER_INPUT, as Medusa answers it (nothing created)
+    │   ├── JSONTooComplex                BAD_USER_INPUT: JSON nested too deeply (jsonio)
+    │   ├── NonFiniteNumber               BAD_USER_INPUT: NaN, Infinity, 1e400 (jsonio)
+    │   ├── DocumentRejected              the GraphQL document (gateway.errors)
+    │   │   ├── ParseFailed                   GRAPHQL_PARSE_FAILED
+    │   │   └── ValidationFailed              GRAPHQL_VALIDATION_FAILED
+    │   └── RequestProblem                the HTTP request, refused with its status (gateway.errors)
+    │       ├── BadRequest                    BAD_REQUEST
+    │       ├── CorsNotAllowed                CORS_NOT_ALLOWED (a refused browser preflight)
+    │       ├── PersistedQueryNotFound        PERSISTED_QUERY_NOT_FOUND
+    │       └── RequestOverLimit              OPERATION_LIMIT (also an OperationLimitExceeded)
+    ├── OperationLimitExceeded        OPERATION_LIMIT: over a limit; what it refused was never sent
+    │   ├── ReadBudgetExceeded            GATEWAY_MAX_BACKEND_READS, at run time
+    │   └── ExpansionLimitExceeded        GATEWAY_MAX_RELATION_EXPANSIONS, at run time
+    ├── Overloaded                    OVERLOADED: shed before it started (gateway.errors)
+    ├── FieldNotExposedError          FIELD_NOT_EXPOSED: the backend cannot return it (schema.build)
     ├── BackendRejected               Medusa answered 4xx/5xx (built by `from_medusa`)
     │   ├── PUBLISHABLE_KEY_INVALID / BAD_USER_INPUT / FORBIDDEN / UNAUTHENTICATED
     │   └── NOT_FOUND / CONFLICT / PAYMENT_AUTHORIZATION_FAILED / BACKEND_ERROR
     ├── BackendUnavailable            BACKEND_UNAVAILABLE: the request provably never reached Medusa
-    ├── BackendTimeout                BACKEND_TIMEOUT: sent, no answer in time, outcome unknown
-    ├── BackendConnectionLost         BACKEND_CONNECTION_LOST: sent, then the connection broke
-    └── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
-        └── BackendMisconfigured          BACKEND_ERROR: a 404/405 that is not Medusa's (wrong URL)
+    ├── OutcomeUnknown                sent, then no whole answer: it may or may not have acted
+    │   ├── BackendTimeout                BACKEND_TIMEOUT: no answer in time
+    │   └── BackendConnectionLost         BACKEND_CONNECTION_LOST: the connection broke
+    ├── BackendProtocolError          BACKEND_ERROR: Medusa answered something that is not its API
+    │   ├── BackendMisconfigured          BACKEND_ERROR: a 404/405 that is not Medusa's (wrong URL)
+    │   └── BackendDataError              BACKEND_ERROR: a value that does not fit the schema
+    ├── InternalError                 INTERNAL_SERVER_ERROR: a bug, masked (gateway.errors)
+    └── SettingsError                 INVALID_SETTINGS: refused at start-up (gateway.config)
 
-Foreign errors (httpx's) are translated in exactly one place, `medusa_client.client`; this module
-only knows Medusa's `{type, code?, message}` envelope. Nothing here ever carries a header value.
+`retryable` means one thing everywhere: **the same request, unchanged, may succeed later, and
+sending it again cannot repeat an effect of the first one**. So it is true where nothing was
+sent (BACKEND_UNAVAILABLE, OVERLOADED), false where the request itself is refused (it will be
+refused again) and false where a mutation's outcome is unknown, unless the request was only a
+read or carried an idempotency key (`OutcomeUnknown.for_keyed_request()`).
+
+The root lives in the bottom layer so every layer can subclass it; the subclasses above live
+where they are raised (the module named in brackets), and `format_error` renders any of them
+the same way. Foreign errors (httpx's) are translated in exactly one place,
+`medusa_client.client`; this module only knows Medusa's `{type, code?, message}` envelope.
+Nothing here ever carries a header value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Self
 
 __all__ = [
     "BackendConnectionLost",
+    "BackendDataError",
     "BackendMisconfigured",
     "BackendProtocolError",
     "BackendRejected",
@@ -31,6 +61,8 @@ __all__ = [
     "ExpansionLimitExceeded",
     "GatewayError",
     "OperationLimitExceeded",
+    "OutcomeUnknown",
+    "ProviderNotInRegion",
     "PublishableKeyRequired",
     "ReadBudgetExceeded",
     "RequestError",
@@ -42,8 +74,8 @@ class GatewayError(Exception):
 
     #: The stable `extensions.code` (a class default; BackendRejected sets it per instance).
     code: str = "INTERNAL_SERVER_ERROR"
-    #: Whether repeating the operation cannot duplicate a side effect at the backend.
-    retryable: ClassVar[bool] = False
+    #: The same request, unchanged, may succeed later and cannot repeat an effect of this one.
+    retryable: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -53,12 +85,16 @@ class GatewayError(Exception):
         """The `errors[].extensions` object for this error."""
         return {"code": self.code, "retryable": self.retryable}
 
+    @classmethod
+    def codes(cls) -> frozenset[str]:
+        """Every `code` an instance of this very class can carry (for the docs' table)."""
+        return frozenset({cls.code})
+
 
 class RequestError(GatewayError):
     """The client's request cannot be forwarded as it is; the backend was not called."""
 
     code = "BAD_USER_INPUT"
-    retryable = True
 
 
 class PublishableKeyRequired(RequestError):
@@ -73,11 +109,30 @@ class PublishableKeyRequired(RequestError):
         )
 
 
+class ProviderNotInRegion(RequestError):
+    """The cart's region does not offer the provider: Medusa's own refusal, made first.
+
+    Medusa 2.21 checks the region only after the payment collection exists, so asking it would
+    leave a new, empty collection behind; the gateway checks before creating anything and
+    answers what Medusa would (same message, `invalid_data`).
+    """
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, provider_id: str, region_id: str) -> None:
+        super().__init__(
+            f"Payment provider {provider_id} is not enabled in the cart's region {region_id}."
+        )
+
+    def extensions(self) -> dict[str, Any]:
+        """The shape of Medusa's own 400 `invalid_data` answer to this input."""
+        return {**super().extensions(), "medusa": {"status": 400, "type": "invalid_data"}}
+
+
 class OperationLimitExceeded(GatewayError):
-    """A limit only execution can see was reached; what it refused was never sent."""
+    """A limit was reached; what it refused was never sent (and would be refused again)."""
 
     code = "OPERATION_LIMIT"
-    retryable = True
 
 
 class ReadBudgetExceeded(OperationLimitExceeded):
@@ -119,30 +174,41 @@ class BackendUnavailable(GatewayError):
         super().__init__(f"The Medusa backend is unavailable ({reason}); nothing was sent.")
 
 
-class BackendTimeout(GatewayError):
+class OutcomeUnknown(GatewayError):
+    """The request was sent, then no whole answer came: it may or may not have taken effect.
+
+    Not retryable by default: resending a payment-session call could create a second session.
+    It is when the request only read (`read_only`), or when it carried an idempotency key the
+    gateway honours (`for_keyed_request()`), since then a resend cannot repeat an effect. How
+    to check the outcome is the caller's to add, in its clients' language (the schema layer
+    names the GraphQL query); this layer knows no GraphQL.
+    """
+
+    #: What happened, up to the point where the outcome became unknown.
+    happened: ClassVar[str]
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        super().__init__(f"{self.happened}, so its outcome is unknown.")
+        self.retryable = read_only
+
+    def for_keyed_request(self) -> Self:
+        """This error, marked retryable: the request carried an idempotency key."""
+        self.retryable = True
+        return self
+
+
+class BackendTimeout(OutcomeUnknown):
     """The request was sent but no answer came in time: it may or may not have taken effect."""
 
     code = "BACKEND_TIMEOUT"
-
-    def __init__(self) -> None:
-        # How to check the outcome is the caller's to say, in its clients' language (the
-        # schema layer names the GraphQL query); this layer knows no GraphQL.
-        super().__init__(
-            "The Medusa backend did not answer in time. The request was sent, so its outcome "
-            "is unknown."
-        )
+    happened = "The Medusa backend did not answer in time. The request was sent"
 
 
-class BackendConnectionLost(GatewayError):
+class BackendConnectionLost(OutcomeUnknown):
     """The connection broke after the request was sent: the outcome is unknown."""
 
     code = "BACKEND_CONNECTION_LOST"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The connection to the Medusa backend broke after the request was sent, so its "
-            "outcome is unknown."
-        )
+    happened = "The connection to the Medusa backend broke after the request was sent"
 
 
 class BackendProtocolError(GatewayError):
@@ -179,6 +245,14 @@ class BackendMisconfigured(BackendProtocolError):
         self.args = (self.message,)
 
 
+class BackendDataError(BackendProtocolError):
+    """A value in Medusa's answer does not fit the schema (graphql-core's own checks saw it)."""
+
+    def __init__(self, message: str) -> None:
+        GatewayError.__init__(self, message)
+        self.status = None
+
+
 _KEY_MESSAGE_MARKER: Final = "publishable"
 
 #: Medusa status -> our code, when the envelope's `type` does not decide it.
@@ -202,7 +276,10 @@ _TYPE_CODES: Final[Mapping[str, str]] = {
 
 
 class BackendRejected(GatewayError):
-    """Medusa answered with an error envelope; `code` is derived from its status and type."""
+    """Medusa answered with an error envelope; `code` is derived from its status and type.
+
+    Never retryable: Medusa refused this request (a 5xx may still have changed something).
+    """
 
     def __init__(
         self,
@@ -226,7 +303,13 @@ class BackendRejected(GatewayError):
             medusa["type"] = self.medusa_type
         if self.medusa_code is not None:
             medusa["code"] = self.medusa_code
-        return {"code": self.code, "retryable": False, "medusa": medusa}
+        return {**super().extensions(), "medusa": medusa}
+
+    @classmethod
+    def codes(cls) -> frozenset[str]:
+        """Every code `from_medusa` can derive."""
+        fixed = {"BACKEND_ERROR", "PUBLISHABLE_KEY_INVALID"}
+        return frozenset({*_STATUS_CODES.values(), *_TYPE_CODES.values(), *fixed})
 
     @classmethod
     def from_medusa(cls, status: int, body: object) -> BackendRejected:

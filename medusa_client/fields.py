@@ -22,6 +22,8 @@ from typing import Any, Final
 
 __all__ = ["DEFAULTS", "RELATION_KEYS", "effective_fields", "project"]
 
+#: What the payment-collection routes return when `fields` is absent, in Medusa's order
+#: (its `defaultPaymentCollectionFields`).
 DEFAULTS: Final = ("id", "currency_code", "amount", "*payment_sessions")
 
 #: Keys that hold related rows (on any entity of the graph); every other key is a column,

@@ -5,19 +5,20 @@ re-parsing and re-quoting the URL three times (base + path, + params), the cooki
 urllib-compatibility objects on every response, and the auth/redirect/hook layers. For the
 plain relative-path calls `medusa_client.client` makes, this client builds the URL once and
 hands the request straight to the transport. It also never keeps cookies: one shared client must not
-carry a cookie Medusa set for one customer into another customer's request.
-Anything else (absolute URLs, streaming, auth, per-call cookies) takes httpx's own path.
+carry a cookie Medusa set for one customer into another customer's request, so its jar refuses
+every cookie, on every path (the fast one, streaming, and httpx's own for anything else).
 """
 
 from __future__ import annotations
 
 import re
+from http.cookiejar import CookieJar, CookiePolicy
 from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import httpx
-from httpx._client import UseClientDefault
-from httpx._types import (
+
+from medusa_client._httpx_compat import (
     AuthTypes,
     CookieTypes,
     HeaderTypes,
@@ -27,6 +28,10 @@ from httpx._types import (
     RequestExtensions,
     RequestFiles,
     TimeoutTypes,
+    UseClientDefault,
+    parsed,
+    transport_of,
+    url_from_parsed,
 )
 
 __all__ = ["LeanAsyncClient"]
@@ -37,8 +42,47 @@ _DEFAULT = httpx.USE_CLIENT_DEFAULT
 _ALREADY_ENCODED = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*").fullmatch
 
 
+class _KeepNothing(CookiePolicy):
+    """A cookie policy that neither stores nor returns any cookie."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = True
+
+    def set_ok(self, cookie: object, request: object) -> bool:
+        return False
+
+    def return_ok(self, cookie: object, request: object) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: object) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: object) -> bool:
+        return False
+
+
 class LeanAsyncClient(httpx.AsyncClient):
-    """`httpx.AsyncClient` with a fast path for `request(method, "/path", params=, headers=)`."""
+    """`httpx.AsyncClient` with a fast path for `request(method, "/path", params=, headers=)`.
+
+    It keeps no cookies: the jar's policy refuses to store any `Set-Cookie`, so neither the
+    fast path nor httpx's own (`stream=True`, per-call timeouts, the health probe) can send
+    one customer's cookie on another's request. Cookies the caller forwards as a header pass.
+    """
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """An always-empty jar that refuses to store anything (cookies given to it are not kept)."""
+        jar: httpx.Cookies | None = self.__dict__.get("_keep_nothing_jar")
+        if jar is None:
+            jar = httpx.Cookies(CookieJar(policy=_KeepNothing()))
+            self.__dict__["_keep_nothing_jar"] = jar
+        return jar
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        msg = "LeanAsyncClient keeps no cookies: forward them per request as a header"
+        raise AttributeError(msg)
 
     def build_request(
         self,
@@ -106,13 +150,18 @@ class LeanAsyncClient(httpx.AsyncClient):
         auth: AuthTypes | UseClientDefault | None = _DEFAULT,
         follow_redirects: bool | UseClientDefault = _DEFAULT,
     ) -> httpx.Response:
-        """Straight to the transport, read whole: no auth, redirects, hooks or cookie jar."""
-        if stream or auth is not _DEFAULT or follow_redirects is not _DEFAULT or self.is_closed:
+        """Straight to the transport: no auth, redirects, hooks or cookie jar.
+
+        With `stream=True` the response is returned unread (the caller reads it, bounded).
+        """
+        if auth is not _DEFAULT or follow_redirects is not _DEFAULT or self.is_closed:
             return await super().send(
                 request, stream=stream, auth=auth, follow_redirects=follow_redirects
             )
-        response = await self._transport.handle_async_request(request)
+        response = await transport_of(self).handle_async_request(request)
         response.request = request
+        if stream:
+            return response
         try:
             await response.aread()
         except BaseException:
@@ -131,15 +180,11 @@ class LeanAsyncClient(httpx.AsyncClient):
         cached = self.__dict__.get("_lean_base_cache")
         if cached is None or cached[0] is not base:
             # httpx keeps base_url with a trailing slash; a path is joined after the base's path.
-            cached = (base, str(base).rstrip("/"), base._uri_reference)
+            cached = (base, str(base).rstrip("/"), parsed(base))
             self.__dict__["_lean_base_cache"] = cached
-        _, text, parsed = cached
+        _, text, reference = cached
         if _ALREADY_ENCODED(path) and (query is None or _ALREADY_ENCODED(query)):
-            url = httpx.URL.__new__(httpx.URL)
-            url._uri_reference = parsed._replace(  # private to httpx, pinned <0.29: tested
-                path=f"{parsed.path.rstrip('/')}{path}", query=query, fragment=None
-            )
-            return url
+            return url_from_parsed(reference, path, query)
         return httpx.URL(f"{text}{path}" if query is None else f"{text}{path}?{query}")
 
 

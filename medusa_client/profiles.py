@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from medusa_client.fields import DEFAULTS
+
 __all__ = [
     "DEFAULT_FIELDS",
     "MEDUSA_2_21_ALLOWED",
@@ -19,8 +21,8 @@ __all__ = [
     "profile_named",
 ]
 
-#: What Medusa returns when `fields` is absent (its `defaultPaymentCollectionFields`).
-DEFAULT_FIELDS: Final = frozenset({"id", "currency_code", "amount", "*payment_sessions"})
+#: What Medusa returns when `fields` is absent, as a set (the model's `DEFAULTS`).
+DEFAULT_FIELDS: Final = frozenset(DEFAULTS)
 
 #: `retrievePaymentCollectionTransformQueryConfig.allowed` of @medusajs/medusa 2.21.x.
 MEDUSA_2_21_ALLOWED: Final = frozenset(

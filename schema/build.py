@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, TypeVar
 
-from strawberry.types.base import StrawberryList, StrawberryOptional
-from strawberry.types.enum import StrawberryEnumDefinition
-from strawberry.types.lazy_type import LazyType
-from strawberry.utils.str_converters import to_camel_case
-
-from medusa_client.errors import BackendProtocolError
+from medusa_client.errors import BackendProtocolError, GatewayError
+from schema._strawberry_compat import (
+    enum_class,
+    graphql_field_name,
+    new_instance,
+    type_fields,
+    unwrap,
+)
 from schema.enums import to_enum
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation
 from schema.projection import FieldsPlan
@@ -48,14 +50,15 @@ class NotExposed:
     cart_has_it: bool = False
 
 
-class FieldNotExposedError(Exception):
+class FieldNotExposedError(GatewayError):
     """Raised by the default resolver when a selected field holds a `NotExposed` marker.
 
     The message speaks GraphQL (the type and field the client selected, the query that has
-    it); the backend path stays in `extensions.backendPath` for operators.
+    it); the backend path stays in `extensions.backendPath` for operators. Not retryable: the
+    backend's projection, not chance, decides what it returns.
     """
 
-    code: Final = "FIELD_NOT_EXPOSED"
+    code = "FIELD_NOT_EXPOSED"
 
     def __init__(self, marker: NotExposed, field: str | None = None) -> None:
         name = field or f"`{marker.path}`"
@@ -67,10 +70,9 @@ class FieldNotExposedError(Exception):
         self.marker = marker
 
     def extensions(self) -> dict[str, Any]:
-        """Stable code, the backend path and why it is missing."""
+        """Code and flag, the backend path and why it is missing."""
         return {
-            "code": self.code,
-            "retryable": False,
+            **super().extensions(),
             "backendPath": self.marker.path,
             "reason": self.marker.reason,
         }
@@ -100,13 +102,8 @@ def _graphql_name(cls: type, attribute: str) -> str | None:
     """`Type.field` as the client wrote it (camelCase), or None for a non-Strawberry source."""
     key = (cls, attribute)
     if key not in _GRAPHQL_NAMES:  # a handful of (type, field) pairs: cached for good
-        _GRAPHQL_NAMES[key] = None
-        definition: Any = getattr(cls, "__strawberry_definition__", None)
-        fields = definition.fields if definition is not None else ()
-        for field in fields:
-            if field.python_name == attribute:
-                name = field.graphql_name or to_camel_case(attribute)
-                _GRAPHQL_NAMES[key] = f"`{definition.name}.{name}`"
+        found = graphql_field_name(cls, attribute)
+        _GRAPHQL_NAMES[key] = None if found is None else f"`{found[0]}.{found[1]}`"
     return _GRAPHQL_NAMES[key]
 
 
@@ -118,23 +115,15 @@ class _Spec:
     convert: Callable[[object], object] | None
 
 
-def _unwrap(annotation: object) -> object:
-    while isinstance(annotation, StrawberryOptional | StrawberryList):
-        annotation = annotation.of_type
-    if isinstance(annotation, LazyType):
-        return annotation.resolve_type()
-    return annotation
-
-
 @cache
 def _specs(cls: type) -> tuple[_Spec, ...]:
     specs = []
-    for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    for field in type_fields(cls):
         mapping = field.metadata[METADATA_KEY]
-        inner = _unwrap(field.type)
+        inner = unwrap(field.type)
         convert = None
-        if isinstance(inner, StrawberryEnumDefinition):
-            enum_type: type[enum.Enum] = inner.wrapped_cls  # type: ignore[assignment]  # EnumMeta
+        enum_type = enum_class(inner)
+        if enum_type is not None:
 
             def convert(value: object, enum_type: type[enum.Enum] = enum_type) -> object:
                 return to_enum(enum_type, value)
@@ -164,7 +153,7 @@ class _Builder:
     def entity(
         self, cls: type, raw: Mapping[str, Any], prefix: str, parent: object | None
     ) -> object:
-        obj: Any = object.__new__(cls)  # no __init__: attributes are filled below
+        obj: Any = new_instance(cls)  # no __init__: attributes are filled below
         values = obj.__dict__
         for spec in _specs(cls):
             mapping = spec.mapping

@@ -9,9 +9,10 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
 from medusa_client.client import check_id, check_session_input
-from schema import payments
+from schema import _strawberry_compat, payments
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
+from schema.cost import cost
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
 from schema.plan_cache import compiled_plan
 from schema.projection import FieldsPlan
@@ -30,7 +31,8 @@ class Mutation:
             "`POST /store/payment-collections/{id}/payment-sessions`). Not idempotent: Medusa "
             "deletes the collection's existing sessions and creates a new one, so the gateway "
             "never retries it. The backend is asked only for the fields this selection needs."
-        )
+        ),
+        metadata=cost(1, creates_payment_session=True),
     )
     async def create_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: CreatePaymentSessionInput
@@ -47,7 +49,10 @@ class Mutation:
             "collection (`POST /store/payment-collections`), then create the session on it. "
             "Not idempotent (the session replaces the collection's existing ones) and never "
             "retried."
-        )
+        ),
+        # Read the cart's region and its providers (refused input creates nothing), then
+        # get-or-create the collection, then the session.
+        metadata=cost(4, creates_payment_session=True),
     )
     async def initiate_payment_session(
         self, info: strawberry.Info[GatewayContext, None], input: InitiatePaymentSessionInput
@@ -81,7 +86,7 @@ async def _create_session(
 
 def _plan(info: strawberry.Info[GatewayContext, None]) -> FieldsPlan:
     """The selection's cached `fields` plan, refused before any call if it expands too much."""
-    raw_info = info._raw_info  # graphql-core's info: the selection AST lives only there
+    raw_info = _strawberry_compat.raw_info(info)
     payload_type = get_named_type(raw_info.return_type)
     assert isinstance(payload_type, GraphQLObjectType)  # noqa: S101  # schema invariant
     plan = compiled_plan(

@@ -13,15 +13,18 @@ from typing import Any, Final
 
 from medusa_client.client import check_id, check_session_input
 from medusa_client.errors import (
-    BackendConnectionLost,
     BackendRejected,
-    BackendTimeout,
     GatewayError,
+    OutcomeUnknown,
+    ProviderNotInRegion,
 )
 from schema.build import CART_READ
 from schema.context import GatewayContext
 
 __all__ = ["create_session", "initiate_session"]
+
+#: What Medusa's region check reads of the cart (an order's cart, completed, is not checked).
+_CART_REGION_FIELDS: Final = "region_id,completed_at"
 
 #: After a timeout or a broken connection the client must find out what happened itself.
 _OUTCOME_HINT: Final = (
@@ -39,7 +42,7 @@ _UNKNOWN_COLLECTION_HINT: Final = (
 
 def _with_hint(error: GatewayError) -> None:
     """Add what the client can do next, in GraphQL terms, where it is known to be true."""
-    if isinstance(error, BackendTimeout | BackendConnectionLost):
+    if isinstance(error, OutcomeUnknown):
         error.message += _OUTCOME_HINT
     elif (
         isinstance(error, BackendRejected)
@@ -80,11 +83,37 @@ async def initiate_session(
 ) -> dict[str, Any]:
     """`initiatePaymentSession`: the cart's collection (get-or-create), then the session.
 
-    The input is checked before the first call, so refused input changes nothing.
+    The input is checked before the first call that changes anything, so refused input
+    changes nothing: the provider against the cart's region too (Medusa checks it only after
+    creating the collection).
     """
     check_id(cart_id, "cartId")
     check_session_input(provider_id, data)
+    await _check_provider(context, cart_id, provider_id)
     collection_id = await context.medusa.create_cart_payment_collection(
         cart_id, headers=context.headers, trace=context.trace
     )
     return await create_session(context, collection_id, provider_id, data, fields)
+
+
+async def _check_provider(context: GatewayContext, cart_id: str, provider_id: str) -> None:
+    """Refuse, before anything is created, a provider the cart's region does not offer.
+
+    Medusa's own check (2.20+): a cart with a region, not completed, must use one of the
+    region's providers. A cached list only ever accepts: a refusal is made on a fresh read,
+    so a provider an operator just added is never refused for the cache's sake.
+    """
+    medusa, headers, trace = context.medusa, context.headers, context.trace
+    cart = await medusa.retrieve_cart(
+        cart_id, fields=_CART_REGION_FIELDS, headers=headers, trace=trace
+    )
+    region_id = cart.get("region_id")
+    if not isinstance(region_id, str) or not region_id or cart.get("completed_at") is not None:
+        return
+    offered = await medusa.region_provider_ids(region_id, headers=headers, trace=trace)
+    if offered is not None and provider_id not in offered:
+        offered = await medusa.region_provider_ids(
+            region_id, headers=headers, trace=trace, fresh=True
+        )
+        if offered is not None and provider_id not in offered:
+            raise ProviderNotInRegion(provider_id, region_id)

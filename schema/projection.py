@@ -31,6 +31,7 @@ from graphql import (
 )
 
 from medusa_client.profiles import DEFAULT_FIELDS, BackendProfile
+from schema._strawberry_compat import metadata_of
 from schema.mapping import METADATA_KEY, BackReference, Column, Link, Relation, Root
 
 __all__ = [
@@ -48,8 +49,9 @@ _INCLUDE: Final = "include"
 
 def mapping_of(graphql_field: GraphQLField) -> Column | Relation | Root | BackReference | Link:
     """The Medusa mapping declared on a field (every object field of this schema has one)."""
-    definition = graphql_field.extensions["strawberry-definition"]
-    mapping: Column | Relation | Root | BackReference | Link = definition.metadata[METADATA_KEY]
+    mapping: Column | Relation | Root | BackReference | Link = metadata_of(graphql_field)[
+        METADATA_KEY
+    ]
     return mapping
 
 

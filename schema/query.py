@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.context import GatewayContext
+from schema.cost import cost
 from schema.reads import Info, cart_payment_collection, region_payment_providers
 from schema.types import PaymentCollection, PaymentProvider
 
@@ -24,7 +25,7 @@ class GatewayInfo:
 class Query:
     """Read operations."""
 
-    @strawberry.field(description="How this gateway talks to its Medusa backend.")
+    @strawberry.field(description="How this gateway talks to its Medusa backend.", metadata=cost(0))
     def gateway(self, info: strawberry.Info[GatewayContext, None]) -> GatewayInfo:
         """Expose the configured backend profile."""
         return GatewayInfo(backend_profile=info.context.profile.name)
@@ -34,7 +35,9 @@ class Query:
             "The payment providers enabled in a region, to offer before createPaymentSession "
             "(Medusa's `GET /store/payment-providers?region_id=`). Read once per request and "
             "region, however many times the operation asks."
-        )
+        ),
+        # An upper bound: one region asked twice is read once by its DataLoader.
+        metadata=cost(1),
     )
     async def payment_providers(
         self, info: Info, region_id: strawberry.ID
@@ -47,7 +50,8 @@ class Query:
             "A cart's payment collection with its sessions, or null while the cart has none "
             "(Medusa's `GET /store/carts/{id}`, with `fields` projected from this selection). "
             "The cart route exposes more collection columns than createPaymentSession's."
-        )
+        ),
+        metadata=cost(1),
     )
     async def cart_payment_collection(
         self, info: Info, cart_id: strawberry.ID

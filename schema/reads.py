@@ -13,6 +13,7 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo, get_named_type
 
 from medusa_client.errors import BackendProtocolError
+from schema._strawberry_compat import raw_info
 from schema.build import build_collection, build_entities
 from schema.context import GatewayContext
 from schema.mutation import variables_of
@@ -34,7 +35,7 @@ def _selected_paths(raw_info: GraphQLResolveInfo[Any]) -> frozenset[str]:
 async def cart_payment_collection(info: Info, cart_id: str) -> PaymentCollection | None:
     """A cart's payment collection (None while it has none), read from the cart route."""
     context = info.context
-    paths = _selected_paths(info._raw_info)  # graphql-core's info holds the selection AST
+    paths = _selected_paths(raw_info(info))
     plan = plan_cart_fields(paths, context.profile)
     context.check_expansions(plan)
     cart = await context.carts.load(cart_id, paths)
@@ -49,7 +50,7 @@ async def cart_payment_collection(info: Info, cart_id: str) -> PaymentCollection
 
 async def region_payment_providers(info: Info, region_id: str) -> list[PaymentProvider]:
     """The providers enabled in a region, projected onto the route's `id,is_enabled`."""
-    paths = _selected_paths(info._raw_info)
+    paths = _selected_paths(raw_info(info))
     fields = ",".join(sorted(paths))
     rows = await info.context.providers.load((region_id, fields))
     plan = FieldsPlan(fields=fields, requested=paths)

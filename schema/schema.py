@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import strawberry
-import strawberry.federation
-from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.info import Info
 
 from medusa_client.errors import RequestError
+from schema._strawberry_compat import FederationSchema, graphql_schema
 from schema.build import resolve_attribute
 from schema.entities import Cart, Region
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 
-__all__ = ["RESOLVABLE", "GatewaySchema", "build_schema", "print_sdl"]
+__all__ = ["RESOLVABLE", "GatewaySchema", "build_schema", "graphql_schema", "print_sdl"]
 
 
 #: The entities this subgraph resolves by key; the payment types are `resolvable: false`.
@@ -26,7 +24,7 @@ RESOLVABLE: Final = frozenset({"Cart", "Region"})
 _MAX_ID: Final = 128
 
 
-class GatewaySchema(strawberry.federation.Schema):
+class GatewaySchema(FederationSchema):
     """A federation schema whose `_entities` refuses malformed representations clearly.
 
     Strawberry's resolver trusts the router: a representation without `__typename`, of an
@@ -35,20 +33,12 @@ class GatewaySchema(strawberry.federation.Schema):
     own item here, and nothing is read for it.
     """
 
-    def entities_resolver(
-        self, info: Info, representations: list[FederationAny]
-    ) -> list[FederationAny]:
-        """Check every representation, then let Strawberry resolve the valid ones."""
-        results: list[FederationAny] = []
-        for representation in representations:
-            problem = _representation_problem(representation)
-            if problem is not None:
-                results.append(FederationAny(RequestError(problem)))
-                continue
-            fields = cast("Mapping[str, object]", representation)  # checked just above
-            key: Any = {"__typename": fields["__typename"], "id": str(fields["id"])}
-            results.extend(super().entities_resolver(info, [key]))
-        return results
+    def check_representation(self, representation: object) -> dict[str, Any] | Exception:
+        """A `{__typename, id}` key with a string id, or the BAD_USER_INPUT for this item."""
+        problem = _representation_problem(representation)
+        if problem is not None or not isinstance(representation, Mapping):
+            return RequestError(problem or "")
+        return {"__typename": representation["__typename"], "id": str(representation["id"])}
 
 
 def _representation_problem(representation: object) -> str | None:

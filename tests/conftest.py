@@ -45,11 +45,25 @@ def _compiled_matches_graphql_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[
     )
 
 
+Responder = Callable[[httpx.Request], httpx.Response]
+
+
+def raising(exception: type[httpx.HTTPError]) -> Responder:
+    """A backend whose every call fails with `exception`, as httpx's transport would raise it."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if issubclass(exception, httpx.RequestError):
+            raise exception("injected", request=request)
+        raise exception("injected")
+
+    return respond
+
+
 @dataclass
 class FakeMedusa:
     """Answers every request with `respond(request)`; records what it was sent."""
 
-    respond: Callable[[httpx.Request], httpx.Response] = field(
+    respond: Responder = field(
         default=lambda _: httpx.Response(200, json={"payment_collection": settled_collection()})
     )
     requests: list[httpx.Request] = field(default_factory=list)
@@ -100,3 +114,8 @@ def mutation(
         f'mutation {{ createPaymentSession(input: {{paymentCollectionId: "{collection_id}", '
         f'providerId: "{provider}"}}) {{ {selection} }} }}'
     )
+
+
+def answer(client: TestClient, query: str, **params: Any) -> Any:  # JSON
+    """POST one GraphQL operation (plus `variables=`, `operationName=`...) and decode the body."""
+    return client.post("/graphql", json={"query": query, **params}).json()

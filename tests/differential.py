@@ -33,6 +33,7 @@ from schema.verify import ProjectionMonitor, dropped_paths
 
 __all__ = [
     "MISMATCHES",
+    "RECORDED_CALLS",
     "RecordingMedusa",
     "ReplayMedusa",
     "SilentMonitor",
@@ -42,10 +43,12 @@ __all__ = [
 
 #: Differences found so far: (query, variables, compiled bytes, graphql-core bytes).
 MISMATCHES: list[tuple[str, object, bytes, bytes]] = []
-_METHODS = (
+#: The client's backend calls (all but the readiness probe), recorded and replayed.
+RECORDED_CALLS = (
     "create_payment_session",
     "create_cart_payment_collection",
     "list_payment_providers",
+    "region_provider_ids",
     "retrieve_cart",
 )
 _original_run = graphql_http.run
@@ -75,7 +78,7 @@ class RecordingMedusa:
         self._completed = 0
 
     def __getattr__(self, name: str) -> Any:
-        if name not in _METHODS:
+        if name not in RECORDED_CALLS:
             return getattr(self._real, name)
 
         async def record(*args: Any, **kwargs: Any) -> Any:
@@ -115,7 +118,7 @@ class ReplayMedusa:
         return [c for i, c in enumerate(self._calls) if i not in self._started]
 
     def __getattr__(self, name: str) -> Any:
-        if name not in _METHODS:
+        if name not in RECORDED_CALLS:
             raise AttributeError(name)
 
         async def replay(*args: Any, **kwargs: Any) -> Any:

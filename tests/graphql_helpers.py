@@ -19,13 +19,24 @@ from graphql import (
 
 from medusa_client.fields import RELATION_KEYS
 from medusa_client.profiles import BackendProfile, profile_named
+from schema import schema as gateway_schema
 from schema.projection import FieldsPlan, needed_paths, plan_fields
-from schema.schema import build_schema
+
+#: The types of Medusa's answer graph (each `@key(fields: "id", resolvable: false)`).
+ANSWER_TYPES = (
+    "PaymentCollection",
+    "PaymentSession",
+    "Payment",
+    "Capture",
+    "Refund",
+    "RefundReason",
+    "PaymentProvider",
+)
 
 
 @cache
 def graphql_schema() -> GraphQLSchema:
-    return build_schema()._schema
+    return gateway_schema.graphql_schema(gateway_schema.build_schema())
 
 
 def selection_paths(document: str, variables: Mapping[str, Any] | None = None) -> frozenset[str]:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -27,9 +28,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: ASGIApp, port: int, *, log_level: str = "warning") -> Iterator[str]:
-    """`http://127.0.0.1:<port>` while uvicorn serves `app` (lifespan included) in a thread."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level))
+def serving(
+    app: ASGIApp, port: int, *, log_level: str = "warning", **options: Any
+) -> Iterator[str]:
+    """`http://127.0.0.1:<port>` while uvicorn serves `app` (lifespan included) in a thread.
+
+    `options` go to `uvicorn.Config` (e.g. `ssl_certfile=` for a TLS backend).
+    """
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

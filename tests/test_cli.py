@@ -38,6 +38,19 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.upper().startswith("GATEWAY_")}
 
 
+def python_dash_m_gateway(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m gateway ARGS` in a child process, without the GATEWAY_* environment."""
+    return subprocess.run(  # noqa: S603  # our interpreter, the tests' own arguments
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=clean_env(),
+        cwd=ROOT,
+    )
+
+
 # --- export-schema ----------------------------------------------------------------------------
 
 
@@ -151,25 +164,25 @@ def test_flags_before_and_after_serve_combine(served: list[Settings]) -> None:
     assert (settings.port, settings.debug) == (9000, True)
 
 
-def test_the_environment_is_used_when_no_flag_is_given(
-    monkeypatch: pytest.MonkeyPatch, served: list[Settings]
-) -> None:
-    monkeypatch.setenv("GATEWAY_PORT", "9100")
-    monkeypatch.setenv("GATEWAY_DEBUG", "1")
-    assert cli.main([]) == 0
-    (settings,) = served
-    assert (settings.port, settings.debug) == (9100, True)
-
-
-def test_flags_win_over_the_environment(
-    monkeypatch: pytest.MonkeyPatch, served: list[Settings]
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], (9100, True, False)),  # the environment is used when no flag is given
+        (["--port", "9200", "--no-debug", "--graphiql"], (9200, False, True)),  # flags win
+    ],
+)
+def test_flags_win_over_the_environment_which_wins_over_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+    served: list[Settings],
+    argv: list[str],
+    expected: tuple[int, bool, bool],
 ) -> None:
     monkeypatch.setenv("GATEWAY_PORT", "9100")
     monkeypatch.setenv("GATEWAY_DEBUG", "1")
     monkeypatch.setenv("GATEWAY_GRAPHIQL", "0")
-    assert cli.main(["--port", "9200", "--no-debug", "--graphiql"]) == 0
+    assert cli.main(argv) == 0
     (settings,) = served
-    assert (settings.port, settings.debug, settings.graphiql) == (9200, False, True)
+    assert (settings.port, settings.debug, settings.graphiql) == expected
 
 
 def test_debug_flag_beats_a_false_environment(
@@ -244,15 +257,7 @@ def test_every_setting_has_a_flag_naming_its_variable(capsys: pytest.CaptureFixt
 
 
 def test_python_dash_m_gateway_help() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    result = python_dash_m_gateway("--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: medusa-graphql-gateway")
     assert "export-schema" in result.stdout
@@ -262,15 +267,7 @@ def test_python_dash_m_gateway_help() -> None:
 
 
 def test_python_dash_m_gateway_exits_2_on_bad_settings() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--port", "70000"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env=clean_env(),
-        cwd=ROOT,
-    )
+    result = python_dash_m_gateway("--port", "70000")
     assert result.returncode == 2
     assert "GATEWAY_PORT" in result.stderr
     assert result.stdout == ""

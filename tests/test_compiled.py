@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
 from graphql import OperationDefinitionNode, parse
 
+from medusa_client.client import MedusaClient
 from schema import payments
 from schema.compiled import CompiledOperation, Fallback, compile_operation
+from tests import differential
 from tests.conftest import FakeMedusa, GatewayFactory, mutation
 from tests.graphql_helpers import graphql_schema
 
@@ -122,3 +125,13 @@ def test_payment_mutations_go_through_the_payments_seam(
     # The compiled run, then graphql-core on the replay (tests/differential.py): both via the seam.
     assert seen == [("pay_col_01TEST", "amount")] * 2
     assert len(medusa.requests) == 1
+
+
+def test_the_differential_harness_records_every_backend_call_of_the_client() -> None:
+    # A client method the replay does not know would fail the generic run, not prove anything.
+    calls = {
+        name
+        for name, member in inspect.getmembers(MedusaClient, inspect.iscoroutinefunction)
+        if not name.startswith("_") and name != "health"
+    }
+    assert calls == set(differential.RECORDED_CALLS)

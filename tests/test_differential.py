@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -37,6 +38,8 @@ from schema import compiled as compiled_package
 from schema.compiled import CompiledOperation
 from schema.compiled import fields as compiled_fields
 from schema.context import GatewayContext
+from schema.cost import FieldCost, root_costs
+from schema.schema import build_schema
 from tests.conftest import settled_collection
 from tests.differential import SilentMonitor, body_bytes
 from tests.graphql_helpers import graphql_schema
@@ -328,6 +331,8 @@ def backends(draw: st.DrawFn, profile: str) -> Backend:
             st.sampled_from(["graph", "graph", "none", "absent", "malformed", "no id"])
         )
         cart: dict[str, Any] = {"id": cart_id}
+        if draw(st.booleans()):  # initiatePaymentSession then checks the region's providers
+            cart["region_id"] = draw(st.sampled_from(REGIONS))
         if collection == "graph":
             cart["payment_collection"] = draw(
                 damaged(copy.deepcopy(draw(st.sampled_from(_BASES))), rate)
@@ -358,6 +363,26 @@ def backends(draw: st.DrawFn, profile: str) -> Backend:
 
 
 # ---------------------------------------------------------------- the check
+
+
+def document_cache() -> DocumentCache:
+    """A fresh document cache (fresh compiled operations) over the one schema of the tests."""
+    return DocumentCache(
+        graphql_schema(),
+        size=16,
+        max_depth=15,
+        max_aliases=30,
+        max_tokens=5_000,
+        field_costs=_root_costs(),
+        max_payment_mutations=2,
+        max_upstream_calls=1_000,
+        introspection=True,
+    )
+
+
+@functools.cache
+def _root_costs() -> Mapping[str, FieldCost]:
+    return root_costs(build_schema())
 
 
 @pytest.fixture(scope="module")
@@ -405,9 +430,7 @@ def check_equivalence(
 ) -> None:
     """The property: same bytes, same backend calls."""
     query, variables = document
-    cache = DocumentCache(
-        graphql_schema(), size=16, max_depth=15, max_aliases=30, max_payment_mutations=2
-    )
+    cache = document_cache()
     compiled = cache.compile(query)
     assume(not compiled.errors)  # the generator aims at valid documents; rare misses are skipped
     assert all(isinstance(e, CompiledOperation) for e in compiled.executors.values())
@@ -446,7 +469,7 @@ def test_compiled_and_graphql_core_answer_the_same_bytes(
 def test_generated_documents_are_compiled_not_fallen_back() -> None:
     # Guards the property above against testing nothing: its documents must compile.
     query = 'query Op { r0: cartPaymentCollection(cartId: "cart_A") { id } }'
-    cache = DocumentCache(graphql_schema(), size=1, max_depth=15, max_aliases=30)
+    cache = document_cache()
     (executor,) = cache.compile(query).executors.values()
     assert isinstance(executor, CompiledOperation)
 

@@ -8,7 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, mutation, settled_collection
+from tests.conftest import (
+    PUBLISHABLE_KEY,
+    FakeMedusa,
+    GatewayFactory,
+    mutation,
+    raising,
+    settled_collection,
+)
 
 PC = "paymentCollection"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -167,10 +174,7 @@ def test_backend_errors_become_stable_codes(
 def test_connection_refused_is_backend_unavailable(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    medusa.respond = refuse
+    medusa.respond = raising(httpx.ConnectError)
     error = post(gateway(), mutation(f"{PC} {{ id }}")).json()["errors"][0]
     assert error["extensions"] == {"code": "BACKEND_UNAVAILABLE", "retryable": True}
 
@@ -178,10 +182,7 @@ def test_connection_refused_is_backend_unavailable(
 def test_a_timeout_after_sending_says_the_outcome_is_unknown(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    def slow(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
-
-    medusa.respond = slow
+    medusa.respond = raising(httpx.ReadTimeout)
     error = post(gateway(), mutation(f"{PC} {{ id }}")).json()["errors"][0]
     assert error["extensions"]["code"] == "BACKEND_TIMEOUT"
     assert "unknown" in error["message"]
@@ -199,7 +200,11 @@ def test_unexpected_failures_are_masked_and_logged_with_a_request_id(
         response = post(gateway(), mutation(f"{PC} {{ id }}"), headers={"x-request-id": "req-42"})
     error = response.json()["errors"][0]
     assert error["message"] == "Internal server error."
-    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+    assert error["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "retryable": False,
+        "requestId": "req-42",
+    }
     assert "hunter2" not in response.text
     assert response.headers["x-request-id"] == "req-42"
     assert "req-42" in caplog.text

@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 
+import medusa_client.errors
+from gateway.errors import Overloaded, error_classes
 from medusa_client.errors import (
     BackendConnectionLost,
     BackendProtocolError,
@@ -11,6 +13,7 @@ from medusa_client.errors import (
     BackendTimeout,
     BackendUnavailable,
     GatewayError,
+    OutcomeUnknown,
     PublishableKeyRequired,
     RequestError,
 )
@@ -295,8 +298,8 @@ def test_the_constructor_takes_everything_by_keyword() -> None:
     ("error", "code", "retryable"),
     [
         (GatewayError("internal"), "INTERNAL_SERVER_ERROR", False),
-        (RequestError("bad id"), "BAD_USER_INPUT", True),
-        (PublishableKeyRequired(), "PUBLISHABLE_KEY_REQUIRED", True),
+        (RequestError("bad id"), "BAD_USER_INPUT", False),
+        (PublishableKeyRequired(), "PUBLISHABLE_KEY_REQUIRED", False),
         (BackendUnavailable("connection failed"), "BACKEND_UNAVAILABLE", True),
         (BackendTimeout(), "BACKEND_TIMEOUT", False),
         (BackendConnectionLost(), "BACKEND_CONNECTION_LOST", False),
@@ -351,3 +354,34 @@ def test_a_protocol_error_names_the_status_in_message_and_extensions() -> None:
         "retryable": False,
         "medusa": {"status": 204},
     }
+
+
+# --- the one tree ---------------------------------------------------------------------------
+
+
+def test_the_drawn_tree_names_error_classes() -> None:
+    drawing = medusa_client.errors.__doc__ or ""
+    missing = [cls.__name__ for cls in error_classes() if f" {cls.__name__} " not in drawing]
+    assert missing == [], "draw these in medusa_client/errors.py's docstring"
+
+
+@pytest.mark.parametrize("cls", error_classes(), ids=lambda cls: cls.__name__)
+def test_every_error_declares_a_code_and_a_retryable_flag(cls: type[GatewayError]) -> None:
+    assert cls.codes(), cls
+    assert all(code.isupper() for code in cls.codes())
+    assert isinstance(cls.retryable, bool)
+
+
+@pytest.mark.parametrize("error", [BackendTimeout(), BackendConnectionLost()])
+def test_an_unknown_outcome_is_retryable_only_for_a_keyed_request(error: OutcomeUnknown) -> None:
+    assert error.retryable is False
+    assert error.for_keyed_request() is error
+    assert error.extensions()["retryable"] is True
+
+
+@pytest.mark.parametrize(
+    "error",
+    [BackendUnavailable("connection refused"), Overloaded("too many requests in flight")],
+)
+def test_a_refusal_that_sent_nothing_is_retryable(error: GatewayError) -> None:
+    assert error.extensions()["retryable"] is True

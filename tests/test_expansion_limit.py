@@ -39,7 +39,7 @@ def test_a_mutation_over_the_expansion_limit_sends_nothing(
     if refused:
         assert body["data"] is None
         (error,) = body["errors"]
-        assert error["extensions"] == {"code": "OPERATION_LIMIT", "retryable": True}
+        assert error["extensions"] == {"code": "OPERATION_LIMIT", "retryable": False}
         assert "expand 6 relations" in error["message"]
         assert medusa.requests == []
     else:

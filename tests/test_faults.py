@@ -10,14 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from gateway import endpoint as endpoint_module
-from tests.conftest import FakeMedusa, GatewayFactory, mutation, settled_collection
+from tests.conftest import (
+    FakeMedusa,
+    GatewayFactory,
+    Responder,
+    mutation,
+    raising,
+    settled_collection,
+)
 
 KEY = "pk_SECRET_fault_7788"
 TOKEN = "tok_SECRET_fault_7788"
@@ -28,15 +34,6 @@ HEADERS = {
     "cookie": f"_medusa_jwt={COOKIE}",
 }
 QUERY = mutation("paymentCollection { id amount } paymentSession { id }")
-
-Responder = Callable[[httpx.Request], httpx.Response]
-
-
-def raises(exception: type[httpx.RequestError]) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        raise exception("injected", request=request)
-
-    return respond
 
 
 class _ResetMidBody(httpx.AsyncByteStream):
@@ -60,12 +57,12 @@ def unexpected(_: httpx.Request) -> httpx.Response:
 
 
 FAULTS: list[tuple[str, Responder, str]] = [
-    ("refused", raises(httpx.ConnectError), "BACKEND_UNAVAILABLE"),
-    ("connect-timeout", raises(httpx.ConnectTimeout), "BACKEND_UNAVAILABLE"),
-    ("pool-exhausted", raises(httpx.PoolTimeout), "BACKEND_UNAVAILABLE"),
-    ("slow", raises(httpx.ReadTimeout), "BACKEND_TIMEOUT"),
-    ("slow-write", raises(httpx.WriteTimeout), "BACKEND_TIMEOUT"),
-    ("reset-before-answer", raises(httpx.RemoteProtocolError), "BACKEND_CONNECTION_LOST"),
+    ("refused", raising(httpx.ConnectError), "BACKEND_UNAVAILABLE"),
+    ("connect-timeout", raising(httpx.ConnectTimeout), "BACKEND_UNAVAILABLE"),
+    ("pool-exhausted", raising(httpx.PoolTimeout), "BACKEND_UNAVAILABLE"),
+    ("slow", raising(httpx.ReadTimeout), "BACKEND_TIMEOUT"),
+    ("slow-write", raising(httpx.WriteTimeout), "BACKEND_TIMEOUT"),
+    ("reset-before-answer", raising(httpx.RemoteProtocolError), "BACKEND_CONNECTION_LOST"),
     ("reset-mid-body", reset_mid_body, "BACKEND_CONNECTION_LOST"),
     ("5xx-html", body(502, b"<html><h1>Bad Gateway</h1></html>", "text/html"), "BACKEND_ERROR"),
     (
@@ -253,9 +250,30 @@ def test_an_unexpected_error_in_the_endpoint_is_masked_json_with_a_request_id(
     assert "unexpected error handling request" in caplog.text
 
 
-def test_refusals_before_execution_say_a_retry_is_safe(gateway: GatewayFactory) -> None:
-    response = gateway().post("/graphql", json=[{"query": "{ __typename }"}])
-    assert response.json()["errors"][0]["extensions"] == {
-        "code": "OPERATION_LIMIT",
-        "retryable": True,
-    }
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"query": "{ "}, "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{ nope }"}, "GRAPHQL_VALIDATION_FAILED"),
+        ({"query": "{ " + "a { " * 20 + "}" * 21}, "OPERATION_LIMIT"),
+        ([{"query": "{ __typename }"}], "OPERATION_LIMIT"),
+        ({"query": 1}, "BAD_REQUEST"),
+        (
+            {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}},
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+        (
+            {"query": "query Q($id: ID!) { cartPaymentCollection(cartId: $id) { id } }"},
+            "BAD_USER_INPUT",
+        ),
+    ],
+)
+def test_a_refused_request_is_not_retryable_as_it_is(
+    gateway: GatewayFactory, medusa: FakeMedusa, body: object, code: str
+) -> None:
+    # Sent again unchanged it would be refused again: `retryable` is false, nothing was sent.
+    response = gateway().post("/graphql", json=body, headers=HEADERS)
+    payload = response.json()
+    errors = payload[0]["errors"] if isinstance(payload, list) else payload["errors"]
+    assert errors[0]["extensions"] == {"code": code, "retryable": False}
+    assert medusa.requests == []

@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.config import Settings
+from medusa_client._httpx_compat import transport_of
 from sandbox.emulator import SandboxState
 
 PC = "paymentCollection"
+
+
+def sandbox_state(app: FastAPI) -> SandboxState:
+    """The sandbox's state, reachable through its ASGI transport (for assertions only)."""
+    transport = transport_of(app.state.medusa._http)
+    assert isinstance(transport, httpx.ASGITransport)
+    state: SandboxState = transport.app.state.sandbox  # type: ignore[attr-defined]
+    return state
 
 
 @pytest.fixture
@@ -20,10 +31,7 @@ def sandbox_gateway() -> Iterator[tuple[TestClient, SandboxState]]:
     # metrics=False: no metering wrapper, so the sandbox's ASGI transport is the client's own.
     app = create_app(Settings(debug=True, metrics=False))
     with TestClient(app) as client:
-        # The sandbox's state, reachable through its ASGI transport (for assertions only).
-        transport = app.state.medusa._http._transport
-        state: SandboxState = transport.app.state.sandbox
-        yield client, state
+        yield client, sandbox_state(app)
 
 
 def create(client: TestClient, collection_id: str, selection: str, **kwargs: Any) -> Any:
@@ -128,7 +136,7 @@ def test_backend_errors_from_the_sandbox(sandbox_gateway: tuple[TestClient, Sand
 def test_the_open_profile_shows_the_settled_graph() -> None:
     app = create_app(Settings(backend_profile="open", metrics=False))
     with TestClient(app) as client:
-        state: SandboxState = app.state.medusa._http._transport.app.state.sandbox
+        state = sandbox_state(app)
         body = create(
             client,
             state.settled_collection_id,

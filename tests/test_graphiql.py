@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.tools import graphiql_assets
-from gateway.tools.graphiql_assets import ASSETS
+from gateway import graphiql_pins
+from gateway.graphiql_pins import ASSETS
 from tests.conftest import GatewayFactory
 
 HTML = {"accept": "text/html"}
@@ -20,7 +20,7 @@ def fetched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder standing for fetched assets (the pinned-hash check is the assets module's)."""
     for asset in ASSETS:
         (tmp_path / asset.name).write_text(f"/* {asset.name} */")
-    monkeypatch.setattr(graphiql_assets, "check", lambda _: None)
+    monkeypatch.setattr(graphiql_pins, "check", lambda _: None)
     return tmp_path
 
 

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway import cli
+from gateway import cli, graphiql_pins
+from gateway.graphiql_pins import Asset, AssetsProblem, Package, check
 from gateway.tools import graphiql_assets
-from gateway.tools.graphiql_assets import Asset, AssetsProblem, Package, check, fetch
+from gateway.tools.graphiql_assets import fetch
+
+ROOT = Path(__file__).parents[1]
 
 REGISTRY = "https://registry.test"
 
@@ -39,8 +42,9 @@ LIB_ASSET = Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", LIB_JS))
 
 @pytest.fixture
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
-    monkeypatch.setattr(graphiql_assets, "ASSETS", (LIB_ASSET,))
+    for module in (graphiql_pins, graphiql_assets):
+        monkeypatch.setattr(module, "PACKAGES", (LIB,))
+        monkeypatch.setattr(module, "ASSETS", (LIB_ASSET,))
 
 
 def registry(answers: dict[str, bytes]) -> graphiql_assets.Download:
@@ -80,23 +84,24 @@ def test_a_tarball_not_matching_its_integrity_is_refused(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_file_not_matching_the_pages_hash_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("asset", "problem"),
+    [
+        # The file is in the tarball, but not what the page's integrity attribute pins.
+        (
+            Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", b"other")),
+            r"@scope/lib@1.2.3/umd/lib.min.js does not match",
+        ),
+        # The pinned path is not in the tarball at all.
+        (Asset("x.js", LIB, "dist/x.js", sri("sha384", b"")), r"package/dist/x.js is not a file"),
+    ],
+)
+def test_a_file_not_as_pinned_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asset: Asset, problem: str
 ) -> None:
-    wrong = Asset("lib.min.js", LIB, "umd/lib.min.js", sri("sha384", b"other"))
     monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
-    monkeypatch.setattr(graphiql_assets, "ASSETS", (wrong,))
-    with pytest.raises(AssetsProblem, match=r"@scope/lib@1.2.3/umd/lib.min.js does not match"):
-        fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
-
-
-def test_a_file_missing_from_the_tarball_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    absent = Asset("x.js", LIB, "dist/x.js", sri("sha384", b""))
-    monkeypatch.setattr(graphiql_assets, "PACKAGES", (LIB,))
-    monkeypatch.setattr(graphiql_assets, "ASSETS", (absent,))
-    with pytest.raises(AssetsProblem, match=r"package/dist/x.js is not a file"):
+    monkeypatch.setattr(graphiql_assets, "ASSETS", (asset,))
+    with pytest.raises(AssetsProblem, match=problem):
         fetch(tmp_path, registry=REGISTRY, download=registry({LIB_URL: LIB_TGZ}))
 
 
@@ -116,10 +121,10 @@ def test_check_names_a_missing_or_altered_file(tmp_path: Path) -> None:
 
 
 def test_the_pins_cover_every_asset() -> None:
-    packages = set(graphiql_assets.PACKAGES)
-    assert {asset.package for asset in graphiql_assets.ASSETS} == packages
+    packages = set(graphiql_pins.PACKAGES)
+    assert {asset.package for asset in graphiql_pins.ASSETS} == packages
     assert all(package.integrity.startswith("sha512-") for package in packages)
-    assert all(asset.sri.startswith("sha384-") for asset in graphiql_assets.ASSETS)
+    assert all(asset.sri.startswith("sha384-") for asset in graphiql_pins.ASSETS)
 
 
 @pytest.mark.usefixtures("pinned")
@@ -153,14 +158,28 @@ def test_the_default_download_reads_a_registry_url(tmp_path: Path) -> None:
     check(target)
 
 
-def test_the_dockerfile_stage_needs_only_these_files_and_the_stdlib(tmp_path: Path) -> None:
-    # The Dockerfile's first stage copies gateway/__init__.py and gateway/tools/ into a bare
-    # python image; `-S` keeps site-packages (httpx, pydantic...) out of reach here too.
-    tools = Path(graphiql_assets.__file__).parent
-    (tmp_path / "gateway" / "tools").mkdir(parents=True)
-    (tmp_path / "gateway" / "__init__.py").write_bytes((tools.parent / "__init__.py").read_bytes())
-    for source in tools.glob("*.py"):
-        (tmp_path / "gateway" / "tools" / source.name).write_bytes(source.read_bytes())
+def first_stage_copies() -> list[str]:
+    """The sources the Dockerfile's GraphiQL stage copies (`COPY <src> [<src>...] <dest>`)."""
+    stage = (ROOT / "Dockerfile").read_text().split("\nFROM ")[1]
+    lines = [line.split()[1:-1] for line in stage.splitlines() if line.startswith("COPY ")]
+    return [source for line in lines for source in line]
+
+
+def test_the_dockerfile_stage_needs_only_the_files_it_copies_and_the_stdlib(
+    tmp_path: Path,
+) -> None:
+    # Exactly what the Dockerfile's first stage copies into a bare python image; `-S` keeps
+    # site-packages (httpx, pydantic...) out of reach here too.
+    copies = first_stage_copies()
+    assert "gateway/tools" in copies
+    for source in copies:
+        if (ROOT / source).is_dir():
+            (tmp_path / source).mkdir(parents=True)
+            for path in (ROOT / source).glob("*.py"):
+                (tmp_path / source / path.name).write_bytes(path.read_bytes())
+        else:
+            (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / source).write_bytes((ROOT / source).read_bytes())
     result = subprocess.run(
         [sys.executable, "-S", "-m", "gateway.tools.graphiql_assets", "--help"],
         cwd=tmp_path,
@@ -180,13 +199,13 @@ def test_the_user_cache_folder_follows_xdg(tmp_path: Path) -> None:
     environ = {"XDG_CACHE_HOME": str(tmp_path)}
     if sys.platform.startswith("linux"):
         expected = tmp_path / "medusa-graphql-gateway" / "graphiql"
-        assert graphiql_assets.user_cache_dir(environ) == expected
-        assert graphiql_assets.user_cache_dir({"XDG_CACHE_HOME": "relative"}) == (
+        assert graphiql_pins.user_cache_dir(environ) == expected
+        assert graphiql_pins.user_cache_dir({"XDG_CACHE_HOME": "relative"}) == (
             Path.home() / ".cache" / "medusa-graphql-gateway" / "graphiql"
         )
-    assert graphiql_assets.fetch_dir(environ) == graphiql_assets.user_cache_dir(environ)
+    assert graphiql_pins.fetch_dir(environ) == graphiql_pins.user_cache_dir(environ)
     explicit = {"GATEWAY_GRAPHIQL_ASSETS_DIR": str(tmp_path / "x"), **environ}
-    assert graphiql_assets.fetch_dir(explicit) == tmp_path / "x"
+    assert graphiql_pins.fetch_dir(explicit) == tmp_path / "x"
 
 
 @pytest.mark.usefixtures("pinned")
@@ -197,7 +216,7 @@ def test_fetched_without_a_folder_they_are_served_from_any_working_directory(
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("GATEWAY_GRAPHIQL_ASSETS_DIR", raising=False)
-    monkeypatch.setattr(graphiql_assets, "PACKAGE_DIR", tmp_path / "not-in-the-package")
+    monkeypatch.setattr(graphiql_pins, "PACKAGE_DIR", tmp_path / "not-in-the-package")
     monkeypatch.setattr(graphiql_assets, "_download", registry({LIB_URL: LIB_TGZ}))
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
@@ -218,12 +237,12 @@ def test_the_packages_own_folder_wins_over_the_cache(
     for folder in (package, cache / "medusa-graphql-gateway" / "graphiql"):
         folder.mkdir(parents=True)
         (folder / "lib.min.js").write_bytes(LIB_JS)
-    monkeypatch.setattr(graphiql_assets, "PACKAGE_DIR", package)
-    assert graphiql_assets.find_assets(environ={"XDG_CACHE_HOME": str(cache)})[0] == package
+    monkeypatch.setattr(graphiql_pins, "PACKAGE_DIR", package)
+    assert graphiql_pins.find_assets(environ={"XDG_CACHE_HOME": str(cache)})[0] == package
 
 
 def test_the_package_folder_is_where_the_image_copies_the_files() -> None:
     dockerfile = (Path(__file__).parents[1] / "Dockerfile").read_text()
-    assert graphiql_assets.PACKAGE_DIR.parent.name == "static"
-    assert graphiql_assets.PACKAGE_DIR.parent.parent.name == "gateway"
+    assert graphiql_pins.PACKAGE_DIR.parent.name == "static"
+    assert graphiql_pins.PACKAGE_DIR.parent.parent.name == "gateway"
     assert "./gateway/static/graphiql" in dockerfile

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Route
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.tools.graphiql_assets import ASSETS, PACKAGE_DIR, find_assets
+from gateway.graphiql_pins import ASSETS, PACKAGE_DIR, find_assets
+from tests.ci import unless_present
 from tests.serving import free_port
 from tests.serving import serving as serving_app
 
@@ -43,13 +43,10 @@ FETCHED = find_assets()[0] or PACKAGE_DIR  # where `python -m gateway fetch-grap
 
 
 # In CI (.ci/run installs Chromium and fetches the files) a missing piece fails, never skips.
-IN_CI = os.environ.get("CI") == "true"
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None and not IN_CI, reason="no system Chromium (apt install chromium)"
-    ),
-    pytest.mark.skipif(
-        assets_missing() is not None and not IN_CI,
+    unless_present(CHROMIUM is None, reason="no system Chromium (apt install chromium)"),
+    unless_present(
+        assets_missing() is not None,
         reason="GraphiQL's npm files are not fetched (python -m gateway fetch-graphiql)",
     ),
 ]

@@ -176,7 +176,7 @@ CASES = [
         L,
         json={
             "query": "{ "
-            + " ".join(f'p{i}: paymentProviders(regionId: "r{i}") {{ id }}' for i in range(5))
+            + " ".join(f'p{i}: paymentProviders(regionId: "r{i}") {{ id }}' for i in range(7))
             + " }"
         },
         accept=MODERN,
@@ -318,6 +318,50 @@ CASES = [
     ),
     Case(
         "crlf-in-locale", 400, B, json={"query": QUERY}, headers=[(b"x-medusa-locale", b"en\nfr")]
+    ),
+    Case(
+        "two-publishable-keys",
+        400,
+        B,
+        json={"query": ONE},
+        headers=[(b"x-publishable-api-key", KEY.encode()), (b"x-publishable-api-key", b"pk_2")],
+    ),
+    Case(
+        "two-bearer-tokens",
+        400,
+        B,
+        json={"query": ONE},
+        headers=[(b"authorization", f"Bearer {TOKEN}".encode()), (b"authorization", b"Bearer x")],
+    ),
+    # -- numbers JSON cannot carry exactly
+    Case(
+        "nan-next-to-a-big-int-in-data",
+        400,
+        U,
+        content=b'{"query": "%s", "variables": {"input": {"paymentCollectionId": "pay_col_1", '
+        b'"providerId": "pp", "data": {"a": 123456789012345678901234567890, "b": NaN}}}}'
+        % PAY.replace('"', '\\"').encode(),
+    ),
+    Case(
+        "infinity-in-variables",
+        400,
+        U,
+        content=b'{"query": "{ __typename }", "variables": {"x": -Infinity}}',
+    ),
+    Case(
+        "1e400-in-variables",
+        400,
+        U,
+        content=b'{"query": "{ __typename }", "variables": {"x": 1e400}}',
+    ),
+    Case(
+        "1e400-as-graphql-literal",
+        200,
+        U,
+        json={
+            "query": 'mutation { createPaymentSession(input: {paymentCollectionId: "pay_col_1", '
+            'providerId: "pp", data: {x: 1e400}}) { paymentCollection { id } } }'
+        },
     ),
     # -- persisted queries, production
     Case(

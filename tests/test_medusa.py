@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,8 @@ from medusa_client.errors import (
     PublishableKeyRequired,
     RequestError,
 )
+from tests.conftest import Responder, raising
 
-Responder = Callable[[httpx.Request], httpx.Response]
 COLLECTION_ID = "pay_col_01ABC"
 PATH = f"/store/payment-collections/{COLLECTION_ID}/payment-sessions"
 # The shape of recordings/a_default.json, trimmed.
@@ -117,15 +116,6 @@ def status(code: int, body: object = None, **kwargs: Any) -> Responder:
         if body is None:
             return httpx.Response(code, **kwargs)
         return httpx.Response(code, json=body, **kwargs)
-
-    return respond
-
-
-def raising(exception: type[httpx.HTTPError]) -> Responder:
-    def respond(request: httpx.Request) -> httpx.Response:
-        if issubclass(exception, httpx.RequestError):
-            raise exception("boom", request=request)
-        raise exception("boom")
 
     return respond
 
@@ -578,7 +568,20 @@ def test_transport_failures_are_translated_and_never_retried(
     assert len(backend.requests) == 1
     (call,) = trace
     assert (call.method, call.path, call.fields, call.status) == ("POST", PATH, "id,amount", None)
-    assert call.ms >= 0
+
+
+@pytest.mark.parametrize(
+    ("exception", "error"),
+    [(httpx.ReadTimeout, BackendTimeout), (httpx.ReadError, BackendConnectionLost)],
+)
+def test_a_read_whose_answer_is_lost_is_retryable(
+    exception: type[httpx.HTTPError], error: type[GatewayError]
+) -> None:
+    # A GET changes nothing at Medusa: sent again unchanged it may succeed, and cannot repeat
+    # an effect. The same failure on the session POST is not retryable (test above).
+    with pytest.raises(error) as caught:
+        providers(Backend(raising(exception)))
+    assert caught.value.retryable is True
 
 
 @pytest.mark.parametrize("exception", [httpx.ReadTimeout, httpx.WriteTimeout])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.config import Settings, SettingsError
+from gateway.inflight import InFlight
 from gateway.observability import (
     OTHER_OPERATION,
     GatewayMetrics,
@@ -28,6 +30,7 @@ from gateway.observability import (
     backend_route,
     tracing_from_env,
 )
+from medusa_client._httpx_compat import transport_of
 from schema.verify import ProjectionMonitor
 from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, mutation, settled_collection
 
@@ -146,11 +149,25 @@ def test_metrics_can_be_turned_off(gateway: GatewayFactory, medusa: FakeMedusa) 
     client = gateway(metrics=False)
     assert pay(client).status_code == 200
     assert client.get("/metrics").status_code == 404
-    assert not isinstance(client.app.state.medusa._http._transport, MeteredTransport)  # type: ignore[attr-defined]
+    medusa_http = client.app.state.medusa._http  # type: ignore[attr-defined]
+    assert not isinstance(transport_of(medusa_http), MeteredTransport)
+
+
+def test_the_in_flight_gauge_is_the_load_shedders_count() -> None:
+    in_flight = InFlight(2)
+    metrics = GatewayMetrics(ProjectionMonitor(), in_flight, version="t", profile="open")
+
+    def gauge() -> float | None:
+        return metrics.registry.get_sample_value("gateway_requests_in_flight")
+
+    assert in_flight.enter()
+    assert gauge() == 1
+    in_flight.leave()
+    assert gauge() == 0
 
 
 def test_operation_names_are_capped_so_clients_cannot_explode_the_series() -> None:
-    metrics = GatewayMetrics(ProjectionMonitor(), version="t", profile="open")
+    metrics = GatewayMetrics(ProjectionMonitor(), InFlight(1), version="t", profile="open")
     labels = {metrics.operation_label(f"Op{i}") for i in range(250)}
     assert len(labels) == 201
     assert OTHER_OPERATION in labels
@@ -158,7 +175,7 @@ def test_operation_names_are_capped_so_clients_cannot_explode_the_series() -> No
 
 
 def test_the_metric_caches_stay_bounded_by_distinct_operation_names() -> None:
-    metrics = GatewayMetrics(ProjectionMonitor(), version="t", profile="open")
+    metrics = GatewayMetrics(ProjectionMonitor(), InFlight(1), version="t", profile="open")
     for i in range(3_000):
         metrics.request_done(f"Op{i}", "OK", 0.001)
     assert len(metrics._request_children) <= 201
@@ -201,8 +218,7 @@ def test_a_missing_or_unsafe_request_id_is_replaced_by_a_fresh_one(
     response = pay(gateway(), headers=headers)
     request_id = response.headers["x-request-id"]
     assert request_id.encode() != given
-    assert len(request_id) == 16
-    assert int(request_id, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{16}", request_id)
     assert medusa.last.headers.get_list("x-request-id") == [request_id]
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory
+from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, answer
 
 
 def providers_backend(medusa: FakeMedusa) -> None:
@@ -32,7 +32,7 @@ def test_one_region_asked_three_times_is_loaded_once(
       b: paymentProviders(regionId: "reg_1") { id isEnabled }
       c: paymentProviders(regionId: "reg_1") { isEnabled id }
     }"""
-    body = gateway().post("/graphql", json={"query": query}).json()
+    body = answer(gateway(), query)
     assert "errors" not in body
     expected = [
         {"id": "pp_reg_1", "isEnabled": True},
@@ -62,7 +62,7 @@ def test_each_region_and_projection_is_one_call(
       b: paymentProviders(regionId: "reg_2") { id }
       c: paymentProviders(regionId: "reg_2") { id isEnabled }
     }"""
-    body = gateway().post("/graphql", json={"query": query}).json()
+    body = answer(gateway(), query)
     assert body["data"]["a"] == [{"id": "pp_reg_1"}, {"id": "pp_system_default"}]
     seen = sorted((r.url.params["region_id"], r.url.params["fields"]) for r in medusa.requests)
     assert seen == [("reg_1", "id"), ("reg_2", "id"), ("reg_2", "id,is_enabled")]
@@ -74,7 +74,7 @@ def test_a_failing_region_fails_only_its_field(gateway: GatewayFactory, medusa: 
         '{ ok: paymentProviders(regionId: "reg_1") { id } '
         'bad: paymentProviders(regionId: "reg_broken") { id } }'
     )
-    body = gateway().post("/graphql", json={"query": query}).json()
+    body = answer(gateway(), query)
     assert body["data"] == {"ok": [{"id": "pp_reg_1"}, {"id": "pp_system_default"}], "bad": None}
     (error,) = body["errors"]
     assert error["path"] == ["bad"]
@@ -84,11 +84,7 @@ def test_a_failing_region_fails_only_its_field(gateway: GatewayFactory, medusa: 
 def test_an_invalid_region_id_is_refused_without_a_call(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
-    body = (
-        gateway()
-        .post("/graphql", json={"query": '{ paymentProviders(regionId: "../admin") { id } }'})
-        .json()
-    )
+    body = answer(gateway(), '{ paymentProviders(regionId: "../admin") { id } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert medusa.requests == []
 

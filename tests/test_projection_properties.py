@@ -18,7 +18,7 @@ from medusa_client.fields import effective_fields, project
 from medusa_client.profiles import profile_named
 from schema.projection import mapping_of, plan_fields
 from schema.verify import dropped_paths
-from tests.graphql_helpers import graphql_schema, returned_paths, selection_paths
+from tests.graphql_helpers import ANSWER_TYPES, graphql_schema, returned_paths, selection_paths
 
 RECORD = json.loads((Path(__file__).parent / "fixtures/settled_collection.json").read_text())[
     "payment_collection"
@@ -85,16 +85,7 @@ def test_random_selections_on_an_open_backend(sel: tuple[str, str | None]) -> No
 
 
 def test_every_object_field_declares_a_mapping() -> None:
-    for type_name in (
-        "PaymentCollection",
-        "PaymentSession",
-        "Payment",
-        "Capture",
-        "Refund",
-        "RefundReason",
-        "PaymentProvider",
-        "CreatePaymentSessionPayload",
-    ):
+    for type_name in (*ANSWER_TYPES, "CreatePaymentSessionPayload"):
         gql_type = graphql_schema().type_map[type_name]
         assert isinstance(gql_type, GraphQLObjectType)
         for field in gql_type.fields.values():

@@ -25,8 +25,8 @@ import httpx
 import pytest
 import uvloop
 
-from medusa_client import transport as transport_module
-from medusa_client.transport import KeepAliveTransport
+from medusa_client._httpx_compat import transport_of
+from medusa_client.transport import KeepAliveTransport, ResponseTooLarge
 
 # -- a scriptable HTTP/1.1 server -------------------------------------------------------------
 
@@ -162,10 +162,15 @@ def client(
     read: float = 1.0,
     pool: float = 1.0,
     connect: float = 1.0,
+    max_response_bytes: int = 2_000_000,
 ) -> httpx.AsyncClient:
     """The gateway's shape: one AsyncClient on a KeepAliveTransport (see gateway.app)."""
     return httpx.AsyncClient(
-        transport=KeepAliveTransport(max_connections=max_connections, keepalive_expiry=expiry),
+        transport=KeepAliveTransport(
+            max_connections=max_connections,
+            keepalive_expiry=expiry,
+            max_response_bytes=max_response_bytes,
+        ),
         base_url=f"http://127.0.0.1:{server.port}",
         timeout=httpx.Timeout(connect=connect, read=read, write=1.0, pool=pool),
         follow_redirects=False,
@@ -842,11 +847,7 @@ def test_a_second_answer_to_one_request_is_not_merged_into_it(loop_factory: Loop
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-def test_a_too_large_answer_is_a_protocol_error(
-    chunked: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(transport_module, "_MAX_RESPONSE_BYTES", 10)
-
+def test_a_too_large_answer_is_a_protocol_error(chunked: bool) -> None:
     async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
         size = int(request.target[1:])
         if chunked:
@@ -859,9 +860,9 @@ def test_a_too_large_answer_is_a_protocol_error(
         return True
 
     async def scenario(server: Server) -> None:
-        async with client(server, max_connections=1) as http:
+        async with client(server, max_connections=1, max_response_bytes=10) as http:
             assert (await http.get("/10")).content == b"x" * 10  # exactly at the limit
-            with pytest.raises(httpx.RemoteProtocolError, match="too large"):
+            with pytest.raises(ResponseTooLarge, match="too large"):
                 await http.get("/11")
             assert (await http.get("/3")).content == b"xxx"
 
@@ -925,7 +926,7 @@ def test_a_cancelled_connect_frees_the_slot(loop_factory: LoopFactory) -> None:
 
 
 def pool_of_one(http: httpx.AsyncClient, server: Server) -> tuple[KeepAliveTransport, Origin]:
-    transport = http._transport
+    transport = transport_of(http)
     assert isinstance(transport, KeepAliveTransport)
     return transport, ("http", "127.0.0.1", server.port)
 
@@ -954,52 +955,32 @@ def test_a_pool_waiter_served_as_its_timeout_fires_keeps_the_connection() -> Non
 
 
 @pytest.mark.parametrize("handed", ["connection", "slot"])
-def test_a_waiter_cancelled_just_after_being_served_passes_its_turn_on(
-    handed: str, loop_factory: LoopFactory
+@pytest.mark.parametrize("cancelled", ["before being served", "just after being served"])
+def test_a_cancelled_waiter_passes_its_turn_on(
+    handed: str, cancelled: str, loop_factory: LoopFactory
 ) -> None:
     async def scenario(server: Server) -> None:
         async with client(server, max_connections=1) as http:
             transport, origin = pool_of_one(http, server)
             held = await transport._acquire(origin, None, 1.0)
-            cancelled = asyncio.create_task(http.post("/cancelled", content=b"x"))
+            waiter = asyncio.create_task(http.post("/cancelled", content=b"x"))
             following = asyncio.create_task(http.get("/following"))
             await asyncio.sleep(0)  # both queued for the pool
+            if cancelled == "before being served":
+                waiter.cancel()  # its future is cancelled, it leaves the queue when it resumes
             if handed == "slot":
                 held.close()  # its slot is handed over instead: a new connection
-            transport._release(origin, held)  # serves `cancelled`...
-            cancelled.cancel()  # ...which is cancelled before it could resume
+            transport._release(origin, held)  # serves the waiter, or skips it if cancelled
+            if cancelled == "just after being served":
+                waiter.cancel()  # cancelled before it could resume with what it was given
             with pytest.raises(asyncio.CancelledError):
-                await cancelled
+                await waiter
             assert (await following).status_code == 200
             assert transport._open == 1
 
     server = run(reply_ok, scenario, loop_factory)
     assert server.targets == [b"/following"]
     assert server.connections == (1 if handed == "connection" else 2)
-
-
-@pytest.mark.parametrize("handed", ["connection", "slot"])
-def test_a_waiter_cancelled_before_being_served_is_skipped(
-    handed: str, loop_factory: LoopFactory
-) -> None:
-    async def scenario(server: Server) -> None:
-        async with client(server, max_connections=1) as http:
-            transport, origin = pool_of_one(http, server)
-            held = await transport._acquire(origin, None, 1.0)
-            cancelled = asyncio.create_task(http.post("/cancelled", content=b"x"))
-            following = asyncio.create_task(http.get("/following"))
-            await asyncio.sleep(0)  # both queued for the pool
-            cancelled.cancel()  # its future is cancelled, it leaves the queue when it resumes
-            if handed == "slot":
-                held.close()
-            transport._release(origin, held)  # must skip the cancelled waiter
-            with pytest.raises(asyncio.CancelledError):
-                await cancelled
-            assert (await following).status_code == 200
-            assert transport._open == 1
-
-    server = run(reply_ok, scenario, loop_factory)
-    assert server.targets == [b"/following"]
 
 
 def test_aclose_closes_idle_connections(loop_factory: LoopFactory) -> None:
@@ -1010,7 +991,7 @@ def test_aclose_closes_idle_connections(loop_factory: LoopFactory) -> None:
         await http.aclose()
         await eventually(lambda: server.eofs == 3)
         assert server.open_now == 0
-        transport = http._transport
+        transport = transport_of(http)
         assert isinstance(transport, KeepAliveTransport)
         assert transport._open == 0
 

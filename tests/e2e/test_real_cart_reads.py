@@ -133,13 +133,53 @@ def test_initiate_payment_session_gets_or_creates_the_collection(
     assert one["paymentCollection"]["id"] == two["paymentCollection"]["id"]
     assert one["paymentSession"]["id"] != two["paymentSession"]["id"]
     assert two["paymentCollection"]["paymentSessions"] == [{"id": two["paymentSession"]["id"]}]
-    assert [c["path"] for c in second["extensions"]["upstream"]] == [
+    sessions = f"/store/payment-collections/{two['paymentCollection']['id']}/payment-sessions"
+    # The provider is checked first: the cart's region, then its providers (then remembered).
+    assert [c["path"] for c in first["extensions"]["upstream"]] == [
+        f"/store/carts/{cart_id}",
+        "/store/payment-providers",
         "/store/payment-collections",
-        f"/store/payment-collections/{two['paymentCollection']['id']}/payment-sessions",
+        sessions,
+    ]
+    assert [c["path"] for c in second["extensions"]["upstream"]] == [
+        f"/store/carts/{cart_id}",
+        "/store/payment-collections",
+        sessions,
     ]
     with store(seed) as client:
         real = client.get(f"/store/carts/{cart_id}", params={"fields": "id,*payment_collection"})
     assert real.json()["cart"]["payment_collection"]["id"] == one["paymentCollection"]["id"]
+
+
+def test_a_provider_the_region_does_not_offer_creates_nothing(
+    seed: Seed, gateway: TestClient
+) -> None:
+    # Medusa itself, asked directly, creates the collection and then refuses the provider.
+    direct_cart = new_cart(seed)
+    with store(seed) as client:
+        created = client.post("/store/payment-collections", json={"cart_id": direct_cart})
+        collection_id = created.json()["payment_collection"]["id"]
+        refused = client.post(
+            f"/store/payment-collections/{collection_id}/payment-sessions",
+            json={"provider_id": "pp_stripe_stripe"},
+        )
+    assert refused.status_code == 400
+    cart_id = new_cart(seed)
+    body = graphql(
+        gateway,
+        "mutation ($i: InitiatePaymentSessionInput!) { initiatePaymentSession(input: $i) "
+        "{ paymentSession { id } } }",
+        i={"cartId": cart_id, "providerId": "pp_stripe_stripe"},
+    )
+    (error,) = body["errors"]
+    assert error["message"] == refused.json()["message"]  # Medusa's own answer ...
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["medusa"]["type"] == refused.json()["type"]
+    writes = [c for c in body["extensions"]["upstream"] if c["method"] != "GET"]
+    assert writes == []  # ... without its side effect
+    with store(seed) as client:
+        cart = client.get(f"/store/carts/{cart_id}", params={"fields": "id,*payment_collection"})
+    assert cart.json()["cart"].get("payment_collection") is None
 
 
 def test_entities_read_each_real_cart_once(seed: Seed, gateway: TestClient) -> None:

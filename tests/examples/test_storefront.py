@@ -22,6 +22,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.sandbox_wiring import SandboxBackend, start_sandbox
 from medusa_client.profiles import profile_named
+from tests.ci import unless_present
 from tests.serving import free_port, serving
 
 ROOT = Path(__file__).parents[2]
@@ -32,10 +33,8 @@ NODE_MODULES = Path(
         "/var/tmp/medusa-graphql-gateway/examples/storefront/node_modules",
     )
 )
-IN_CI = os.environ.get("CI") == "true"
-pytestmark = pytest.mark.skipif(
-    not IN_CI
-    and (shutil.which("npm") is None or not (NODE_MODULES / "@graphql-codegen/cli").exists()),
+pytestmark = unless_present(
+    shutil.which("npm") is None or not (NODE_MODULES / "@graphql-codegen/cli").exists(),
     reason="needs node and the example's npm packages (installed by .ci/run into "
     "/var/tmp/medusa-graphql-gateway/examples/storefront)",
 )

@@ -28,6 +28,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from medusa_client.profiles import MEDUSA_2_21_ALLOWED
 from sandbox.emulator import SandboxState, create_sandbox_app
+from tests.ci import unless_present
 from tests.serving import free_port, serving
 
 HERE = Path(__file__).parent
@@ -36,7 +37,7 @@ NODE_MODULES = Path(
         "FEDERATION_NODE_MODULES", "/var/tmp/medusa-graphql-gateway/federation/node_modules"
     )
 )
-pytestmark = pytest.mark.skipif(
+pytestmark = unless_present(
     shutil.which("node") is None
     or not (NODE_MODULES / "@apollo/gateway").exists()
     or not (NODE_MODULES / "@apollo/server").exists(),
@@ -222,7 +223,10 @@ def test_the_mutation_goes_through_the_supergraph_too(supergraph: Supergraph) ->
             }
         }
     }
+    # The provider is checked against the cart's region before anything is created.
     assert [(m, p) for m, p, _ in supergraph.recorder.calls] == [
+        ("GET", f"/store/carts/{cart_id}"),
+        ("GET", "/store/payment-providers"),
         ("POST", "/store/payment-collections"),
         (
             "POST",

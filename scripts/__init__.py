@@ -1,0 +1,1 @@
+"""Developer scripts: the docs generator (docs.py) and a real Medusa for the e2e suite."""
