@@ -26,6 +26,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     OperationDefinitionNode,
+    get_nullable_type,
     is_leaf_type,
     located_error,
 )
@@ -78,7 +79,7 @@ class Payload:
 class Field:
     """One response key of a selection: how to read its value and how to write it out."""
 
-    __slots__ = ("complete", "key", "nodes", "non_null", "read")
+    __slots__ = ("complete", "key", "leaf", "nodes", "non_null", "read")
 
     def __init__(
         self,
@@ -91,6 +92,7 @@ class Field:
         self.key = key
         self.nodes = nodes
         self.non_null = isinstance(definition.type, GraphQLNonNull)
+        self.leaf = is_leaf_type(get_nullable_type(definition.type))
         self.read = read
         self.complete = complete
 
@@ -111,11 +113,13 @@ def execute_fields(
     """Write the fields of one object, in order; a failed nullable field becomes null."""
     result: dict[str, object] = {}
     for field in fields:
-        field_path = Path(path, field.key, type_name)
         try:
             value = field.read(source) if field.read is not None else type_name
-            result[field.key] = field.complete(run, value, field_path)
+            # A leaf never reads its path: it is built only when an error needs it.
+            field_path = None if field.leaf else Path(path, field.key, type_name)
+            result[field.key] = field.complete(run, value, field_path)  # type: ignore[arg-type]
         except Exception as raw_error:  # every error is a field error, as in graphql-core
+            field_path = Path(path, field.key, type_name)
             field_error(run, raw_error, field.nodes, field.non_null, field_path)
             result[field.key] = None
     return result
