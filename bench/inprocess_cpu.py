@@ -27,15 +27,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from gateway.app import create_app  # noqa: E402  # after the path tweak
+from gateway.app import create_app, document_cache  # noqa: E402  # after the path tweak
 from gateway.config import Settings  # noqa: E402
 from gateway.graphql_http import DocumentCache, GraphQLRequest, run  # noqa: E402
 from medusa_client import jsonio  # noqa: E402
 from medusa_client.client import ForwardedHeaders  # noqa: E402
 from medusa_client.profiles import profile_named  # noqa: E402
 from schema.context import GatewayContext  # noqa: E402
-from schema.cost import root_costs  # noqa: E402
-from schema.schema import build_schema, graphql_schema  # noqa: E402
+from schema.schema import build_schema  # noqa: E402
 from schema.verify import ProjectionMonitor  # noqa: E402
 
 KEY = "pk_bench"
@@ -137,18 +136,7 @@ async def _measure(backend: str, executor: str, requests: int) -> dict[str, floa
 
 
 def _document_cache() -> DocumentCache:
-    schema = build_schema()
-    return DocumentCache(
-        graphql_schema(schema),
-        size=16,
-        max_depth=15,
-        max_aliases=30,
-        max_tokens=5_000,
-        field_costs=root_costs(schema),
-        max_payment_mutations=1,
-        max_upstream_calls=1_000,
-        introspection=True,
-    )
+    return document_cache(Settings(), build_schema())
 
 
 class _Answering:

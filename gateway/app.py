@@ -17,33 +17,37 @@ import httpx
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry import Schema
 
 from gateway import __version__
+from gateway.compile_lane import CompileLane
 from gateway.config import Settings, SettingsError, load_settings
 from gateway.cors import ExplainingCORSMiddleware
 from gateway.endpoint import GraphQLEndpoint
 from gateway.graphiql import STATIC_PATH, GraphiQL
 from gateway.graphql_http import DocumentCache
+from gateway.guard_wiring import build_guards
 from gateway.inflight import InFlight
 from gateway.no_store import NoStoreMiddleware
 from gateway.observability import GatewayMetrics, Observability, tracing_from_env
 from gateway.readiness import Readiness
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.startup import log_startup
+from gateway.trusted_documents import TrustedDocuments
 from medusa_client.client import MedusaClient
 from medusa_client.http_client import LeanAsyncClient
 from medusa_client.profiles import BackendProfile, custom_profile, profile_named
 from medusa_client.proxy import proxy_refusal
 from medusa_client.tls import TLSConfigError, client_context
 from medusa_client.transport import KeepAliveTransport
-from schema.cost import root_costs
+from schema.cost import longest_payment_mutation, root_costs
 from schema.schema import build_schema, graphql_schema
 from schema.verify import ProjectionMonitor
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "document_cache"]
 
 _log = logging.getLogger("gateway")
 
@@ -60,6 +64,27 @@ def backend_profile(settings: Settings) -> BackendProfile:
     return profile_named(settings.backend_profile)
 
 
+def document_cache(settings: Settings, schema: Schema) -> DocumentCache:
+    """The document cache with the limits the settings name (also compiles the manifest)."""
+    return DocumentCache(
+        graphql_schema(schema),
+        size=settings.document_cache_size,
+        max_bytes=settings.document_cache_bytes,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        field_costs=root_costs(schema),
+        max_payment_mutations=settings.max_payment_mutations,
+        max_upstream_calls=settings.max_upstream_calls,
+        max_selections=settings.max_selections,
+        max_field_merges=settings.max_field_merges,
+        introspection=settings.introspection,
+        federation_sdl=settings.federation_sdl,
+        hints=settings.env != "production" and settings.introspection,
+        compiled=settings.executor == "compiled",
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -74,23 +99,15 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     profile = backend_profile(settings)
     schema = build_schema()
-    cache = DocumentCache(
-        graphql_schema(schema),
-        size=settings.document_cache_size,
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_tokens=settings.max_tokens,
-        field_costs=root_costs(schema),
-        max_payment_mutations=settings.max_payment_mutations,
-        max_upstream_calls=settings.max_upstream_calls,
-        introspection=settings.introspection,
-        federation_sdl=settings.federation_sdl,
-        hints=settings.env != "production" and settings.introspection,
-        compiled=settings.executor == "compiled",
-    )
+    cache = document_cache(settings, schema)
+    lane = CompileLane(cache)
     in_flight = InFlight(settings.max_in_flight)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
+    trusted = _trusted_documents(settings, cache, observability)  # a bad manifest stops here
+    guards = build_guards(
+        settings, observability.metrics, longest_payment_mutation(cache.field_costs)
+    )
     sandbox: SandboxBackend | None = None
     tls: ssl.SSLContext | None = None
     if transport is None and settings.uses_sandbox:
@@ -114,7 +131,10 @@ def create_app(
             default_key = default_key or sandbox.publishable_key
             sandbox.announce(settings, key_applied=settings.publishable_key is None)
         try:
-            async with _http_client(settings, transport, observability, tls) as http:
+            async with (
+                trusted.watching(settings.trusted_documents_reload_interval),
+                _http_client(settings, transport, observability, tls) as http,
+            ):
                 app.state.medusa = MedusaClient(
                     http,
                     default_key=default_key,
@@ -134,6 +154,8 @@ def create_app(
                         settings.shutdown_grace,
                     )
         finally:
+            lane.close()
+            await guards.close()
             observability.shutdown()  # after the drain: the last spans are flushed too
 
     app = FastAPI(
@@ -155,6 +177,9 @@ def create_app(
         graphiql,
         in_flight=in_flight,
         observability=observability,
+        trusted=trusted,
+        lane=lane,
+        guards=guards,
     )
     app.add_route("/graphql", endpoint.handle, methods=["GET", "POST"])
     if graphiql is not None:
@@ -168,6 +193,16 @@ def create_app(
     # Outermost: CORS preflights and every error of the GraphQL route are covered too.
     app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
     return app
+
+
+def _trusted_documents(
+    settings: Settings, cache: DocumentCache, observability: Observability
+) -> TrustedDocuments:
+    """The manifest the settings name, loaded and compiled, its coverage metric registered."""
+    trusted = TrustedDocuments.from_settings(settings, cache)
+    if observability.metrics is not None:
+        observability.metrics.registry.register(trusted.collector())
+    return trusted
 
 
 def _observability(

@@ -119,6 +119,11 @@ def _serve(settings: Settings) -> int:
         "timeout_graceful_shutdown": math.ceil(settings.shutdown_grace),
     }
     if settings.workers > 1:
+        try:
+            _check_manifest(settings)  # once here: a bad one must stop start-up, not N workers
+        except SettingsError as error:
+            print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
+            return 2
         # uvicorn starts each worker from an import string; the worker rebuilds these settings
         # from the environment it inherits (never from argv: keys would show in `ps`).
         os.environ.update(_as_environment(settings))
@@ -133,6 +138,18 @@ def _serve(settings: Settings) -> int:
         return 2
     uvicorn.run(app, **options)
     return 0
+
+
+def _check_manifest(settings: Settings) -> None:
+    """Load the trusted documents manifest as a worker will, or raise ManifestError."""
+    if settings.trusted_documents is None:
+        return
+    from gateway.app import document_cache  # noqa: PLC0415
+    from gateway.trusted_documents import load_manifest  # noqa: PLC0415
+    from schema.schema import build_schema  # noqa: PLC0415
+
+    cache = document_cache(settings, build_schema())
+    load_manifest(settings.trusted_documents, cache.compile_uncached)
 
 
 def app_from_environment() -> FastAPI:

@@ -10,6 +10,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Mapping
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit
@@ -26,12 +27,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from medusa_client.client import DEFAULT_FORWARD_COOKIES
 from medusa_client.errors import GatewayError
+from schema.guards.gcra import Rate
 
 __all__ = [
     "BackendProfileName",
     "Environment",
     "Settings",
     "SettingsError",
+    "TrustedDocumentsMode",
     "load_settings",
     "normalise_origin",
     "unknown_variables",
@@ -39,6 +42,7 @@ __all__ = [
 
 BackendProfileName = Literal["medusa-2.21", "open", "custom"]
 Environment = Literal["development", "production"]
+TrustedDocumentsMode = Literal["safelist", "require-id", "off"]
 
 #: RFC 6265's cookie-name token.
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -194,7 +198,7 @@ class Settings(BaseSettings):
         description="Largest accepted POST body (query + variables), in bytes.",
     )
     max_tokens: int = Field(
-        default=5_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
+        default=4_000, ge=100, le=1_000_000, description="Most lexical tokens in one document."
     )
     max_payment_mutations: int = Field(
         default=1,
@@ -235,6 +239,47 @@ class Settings(BaseSettings):
     document_cache_size: int = Field(
         default=512, ge=0, le=100_000, description="Parsed+validated documents kept in memory."
     )
+    document_cache_bytes: int = Field(
+        default=32_000_000,
+        ge=0,
+        le=4_000_000_000,
+        description="Memory bound of the document cache, in estimated bytes (AST included).",
+    )
+    max_selections: int = Field(
+        default=1_000,
+        ge=10,
+        le=100_000,
+        description="Most selections (fields, fragment spreads, inline fragments) written in "
+        "one document: bounds the linear cost of validation.",
+    )
+    max_field_merges: int = Field(
+        default=2_000,
+        ge=10,
+        le=1_000_000,
+        description="Most pairs of same-named selections (repeated fields, fragments side by "
+        "side) validation must compare: bounds its quadratic rule.",
+    )
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="Trusted documents manifest (graphql-codegen persisted documents JSON, or "
+        "Apollo's persisted-query-manifest.json), loaded and validated at start-up.",
+    )
+    trusted_documents_mode: TrustedDocumentsMode = Field(
+        default="off",
+        description="safelist: raw documents run only if in the manifest; require-id: only ids; "
+        "off: anything (ids still resolve). Production default with a manifest: safelist.",
+    )
+    trusted_documents_reload_interval: float = Field(
+        default=5.0,
+        ge=0,
+        le=3_600,
+        description="Seconds between checks of the manifest file for changes (0: never reload).",
+    )
+    csrf_prevention: bool = Field(
+        default=True,
+        description="Run a GET, or a POST without a JSON content type, only with a header "
+        "that forces a CORS preflight (apollo-require-preflight, x-apollo-operation-name).",
+    )
     executor: Literal["compiled", "graphql-core"] = Field(
         default="compiled",
         description="How cached documents run: compiled (our resolvers, answer written straight "
@@ -255,10 +300,74 @@ class Settings(BaseSettings):
         description="Log one line per /graphql request (operation, outcome code, duration, id).",
     )
     metrics: bool = Field(default=True, description="Serve Prometheus metrics on GET /metrics.")
+    idempotency: bool = Field(
+        default=True,
+        description="Honour idempotency keys on payment mutations (off: a keyed request is "
+        "refused with IDEMPOTENCY_UNAVAILABLE, never run unprotected).",
+    )
+    idempotency_ttl: float = Field(
+        default=86_400.0,
+        ge=60,
+        le=30 * 86_400,
+        description="Seconds a definitive answer is kept for replay under its key (24 h).",
+    )
+    idempotency_wait: float = Field(
+        default=10.0,
+        ge=0,
+        le=120,
+        description="Seconds a request waits for another one with the same key still running, "
+        "before IDEMPOTENCY_IN_PROGRESS.",
+    )
+    idempotency_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret (at least 32 characters) that names keys (HMAC) and seals stored "
+        "answers (AES-GCM). Required with GATEWAY_REDIS_URL; unset: random per process.",
+    )
+    idempotency_max_keys: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Most keys the in-memory store holds (without GATEWAY_REDIS_URL).",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis:// or rediss:// URL: idempotency keys, rate-limit counters and the "
+        "APQ registry are shared there by every replica. Unset: in process memory.",
+    )
+    redis_namespace: str = Field(
+        default="mgg",
+        pattern=r"^[A-Za-z0-9_\-]{1,32}$",
+        description="Prefix of every Redis key this gateway writes (`<ns>:idem:...`).",
+    )
+    redis_timeout: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="Seconds for one Redis command (and to connect); past it the store is down.",
+    )
+    redis_max_connections: int = Field(
+        default=50, ge=1, le=10_000, description="Most pooled Redis connections per process."
+    )
+    payment_rate_limit: str | None = Field(
+        default=None,
+        description="Payment mutations allowed per caller (scope + client address), as "
+        "COUNT/PERIOD, e.g. 10/60s. Unset: no limit.",
+    )
+    rate_limit_per_ip: str | None = Field(
+        default=None,
+        description="Requests (any operation) allowed per client address, e.g. 300/60s. "
+        "Unset: no limit.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses or CIDRs (comma-separated) whose X-Forwarded-For names "
+        "the client; from anyone else the header is ignored.",
+    )
 
     _split_lists = field_validator(
         "backend_allowed_fields",
         "cors_origins",
+        "trusted_proxies",
         "forward_cookies",
         mode="before",
     )(_split_csv)
@@ -271,6 +380,54 @@ class Settings(BaseSettings):
             msg = "cookie names are tokens (letters, digits, !#$%&'*+-.^_`|~), comma-separated"
             raise ValueError(msg)
         return names
+
+    @field_validator("payment_rate_limit", "rate_limit_per_ip")
+    @classmethod
+    def _is_a_rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            Rate.parse(value)  # ValueError names the expected form
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _are_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ip_network(item, strict=False)  # ValueError names the bad address
+        return value
+
+    @field_validator("idempotency_secret")
+    @classmethod
+    def _secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            msg = "must have at least 32 characters (e.g. `openssl rand -hex 32`)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _is_redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            msg = "must be a redis://, rediss:// or unix:// URL"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _shared_state_is_safe(self) -> Settings:
+        if self.idempotency and self.workers > 1 and self.redis_url is None and self.medusa_url:
+            msg = (
+                "workers > 1 with idempotency on needs GATEWAY_REDIS_URL: each worker would keep "
+                "its own keys, so one key could create two sessions"
+            )
+            raise ValueError(msg)
+        if self.redis_url is not None and self.idempotency_secret is None:
+            msg = (
+                "GATEWAY_IDEMPOTENCY_SECRET is required with GATEWAY_REDIS_URL: every replica "
+                "must name and seal stored answers with the same secret"
+            )
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _client_key_needs_cert(self) -> Settings:
@@ -291,7 +448,14 @@ class Settings(BaseSettings):
     def _production_defaults(cls, data: object) -> object:
         # Before validation, so an explicit GATEWAY_GRAPHIQL=true still wins in production.
         if isinstance(data, dict) and str(data.get("env", "")).strip().lower() == "production":
-            data = {"graphiql": False, "introspection": False, "federation_sdl": False, **data}
+            defaults: dict[str, object] = {
+                "graphiql": False,
+                "introspection": False,
+                "federation_sdl": False,
+            }
+            if data.get("trusted_documents"):
+                defaults["trusted_documents_mode"] = "safelist"
+            data = {**defaults, **data}
         return data
 
     @field_validator("medusa_url")
@@ -317,6 +481,16 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         if self.max_query_bytes > self.max_body_bytes:
             msg = "GATEWAY_MAX_QUERY_BYTES must not exceed GATEWAY_MAX_BODY_BYTES"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _enforced_mode_needs_a_manifest(self) -> Settings:
+        if self.trusted_documents_mode != "off" and self.trusted_documents is None:
+            msg = (
+                f"GATEWAY_TRUSTED_DOCUMENTS_MODE={self.trusted_documents_mode} needs "
+                "GATEWAY_TRUSTED_DOCUMENTS (the manifest's path)"
+            )
             raise ValueError(msg)
         return self
 

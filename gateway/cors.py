@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gateway.config import Settings
+from gateway.csrf import PREFLIGHT_HEADERS
 from gateway.errors import CorsNotAllowed
 from medusa_client import jsonio
 
@@ -37,8 +38,10 @@ _ALLOWED_HEADERS: Final = (
     "x-publishable-api-key",
     "x-medusa-locale",
     "x-request-id",
+    "idempotency-key",  # docs/idempotency.md: the header form of idempotencyKey
     "apollographql-client-name",
     "apollographql-client-version",
+    *PREFLIGHT_HEADERS,  # CSRF prevention (gateway.csrf) asks GET callers for one of them
 )
 #: Refused origins logged once each, up to this many (then one line says logging stopped).
 _MAX_LOGGED_ORIGINS: Final = 100
@@ -57,7 +60,9 @@ class ExplainingCORSMiddleware(CORSMiddleware):
             allow_methods=["GET", "POST"],
             allow_headers=list(_ALLOWED_HEADERS),
             allow_credentials="*" not in origins,
-            expose_headers=["x-request-id"],  # so a browser app can quote it in bug reports
+            # x-request-id: a browser app can quote it in bug reports; the others say what a
+            # guard did (a replayed answer, how long to wait after a 429).
+            expose_headers=["x-request-id", "idempotent-replayed", "retry-after"],
             max_age=600,
         )
         self._listed = bool(origins or regex)

@@ -6,6 +6,7 @@ bottom in one function, and apart from `app` (wiring) so it can be tested on its
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -16,7 +17,9 @@ from graphql import OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.compile_lane import CompileLane
 from gateway.config import Settings
+from gateway.csrf import csrf_refusal
 from gateway.errors import (
     BadRequest,
     InternalError,
@@ -37,9 +40,11 @@ from gateway.graphql_http import (
     select_operation,
     wants_graphql_response,
 )
+from gateway.guard_wiring import Guards, build_guards
 from gateway.inflight import InFlight
 from gateway.limits import OperationCost, cost_problems
 from gateway.observability import BATCH, Observability, Observation
+from gateway.trusted_documents import TrustedDocuments
 from medusa_client import jsonio
 from medusa_client.client import (
     ForwardedHeaders,
@@ -49,12 +54,19 @@ from medusa_client.client import (
 )
 from medusa_client.profiles import BackendProfile
 from schema.context import GatewayContext
+from schema.cost import longest_payment_mutation
+from schema.guards.errors import RateLimited
+from schema.guards.request import RequestGuard
+from schema.guards.store import StoreUnavailable
 from schema.verify import ProjectionMonitor
 
 __all__ = ["GraphQLEndpoint"]
 
 _log = logging.getLogger("gateway.graphql")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,64}")
+#: GET parameters that make a request an operation (else GET /graphql serves GraphiQL).
+_OPERATION_PARAMS: Final = frozenset({"query", "extensions", "documentId"})
+_IDEMPOTENCY_HEADER: Final = "idempotency-key"
 #: Forwarding such a number faithfully is impossible: refused, never turned into null.
 _NON_FINITE: Final = (
     "The request holds NaN, Infinity or a number beyond a double's range (like 1e400): "
@@ -75,8 +87,14 @@ class GraphQLEndpoint:
         *,
         in_flight: InFlight | None = None,
         observability: Observability | None = None,
+        trusted: TrustedDocuments | None = None,
+        lane: CompileLane | None = None,
+        guards: Guards | None = None,
     ) -> None:
         self._cache = cache
+        self._trusted = trusted or TrustedDocuments("off", None, cache)
+        self._lane = lane or CompileLane(cache)
+        self._csrf = settings.csrf_prevention
         self._schema = cache.schema
         self._profile = profile
         self._monitor = monitor
@@ -92,6 +110,9 @@ class GraphQLEndpoint:
         self._forward_cookies = frozenset(settings.forward_cookies)
         self.in_flight = in_flight or InFlight(settings.max_in_flight)
         self._observability = observability or Observability.disabled()
+        self._guards = guards or build_guards(
+            settings, None, longest_payment_mutation(cache.field_costs)
+        )
 
     async def handle(self, request: Request) -> Response:
         """Handle one HTTP request on /graphql, observed (metrics, span, access log)."""
@@ -129,38 +150,108 @@ class GraphQLEndpoint:
     async def _handle(
         self, request: Request, request_id: str, modern: bool, seen: Observation
     ) -> Response:
+        limited = await self._ip_limited(request, modern, request_id)
+        if limited is not None:
+            seen.code = "RATE_LIMITED"
+            return limited
         try:
-            if request.method == "GET":
-                if "query" not in request.query_params and "extensions" not in request.query_params:
-                    if self._graphiql is not None:
-                        return self._graphiql.page()
-                    raise BadRequest("GraphiQL is disabled (GATEWAY_GRAPHIQL=false).", status=404)
-                params: object = _get_params(request)
-            else:
-                params = await _post_params(request, self._max_body)
+            if request.method == "GET" and not _OPERATION_PARAMS.intersection(request.query_params):
+                if self._graphiql is not None:
+                    return self._graphiql.page()
+                raise BadRequest("GraphiQL is disabled (GATEWAY_GRAPHIQL=false).", status=404)
+            params = await self._params(request)
             headers = _forwarded_headers(request, request_id, self._forward_cookies)
+            guard = self._request_guard(request)
             if isinstance(params, list):
-                return await self._batch(params, request, headers, request_id, modern, seen=seen)
+                return await self._batch(
+                    params, request, headers, request_id, modern, guard=guard, seen=seen
+                )
+            await self._share_persisted(params)
             prepared = self._prepare(params, request.method, request_id, modern)
+            if isinstance(prepared, _Prepared):
+                _check_header_key(guard, prepared.cost)
         except RequestProblem as problem:
             seen.code = problem.code
             return problem_response(problem, modern=modern, request_id=request_id)
         if isinstance(prepared, _Prepared):
             seen.note_operation(prepared.operation)
-            body, status = await self._execute(prepared, request, headers, request_id, modern)
+            body, status = await self._execute(
+                prepared, request, headers, request_id, modern, guard=guard
+            )
         else:
             body, status = prepared
         seen.note_outcome([body])
-        return render(body, status=status, modern=modern, request_id=request_id)
+        return _guarded_response(
+            render(body, status=status, modern=modern, request_id=request_id), guard
+        )
+
+    async def _params(self, request: Request) -> object:
+        """The request's parameters, once CSRF prevention lets it in; big documents compiled."""
+        refusal = csrf_refusal(request) if self._csrf else None
+        if refusal is not None:
+            raise refusal
+        if request.method == "GET":
+            params: object = _get_params(request)
+        else:
+            params = await _post_params(request, self._max_body)
+        if not self._trusted.enforced:  # else raw documents are refused, never compiled
+            await self._lane.warm(params)
+        return params
+
+    def _request_guard(self, request: Request) -> RequestGuard:
+        """The payment guards for this caller; the header key applies to its one mutation."""
+        header_key = request.headers.get(_IDEMPOTENCY_HEADER)
+        return self._guards.payment.for_request(self._guards.caller(request), header_key)
+
+    async def _ip_limited(self, request: Request, modern: bool, request_id: str) -> Response | None:
+        """A 429 when the client's address is over GATEWAY_RATE_LIMIT_PER_IP, else None."""
+        guards = self._guards
+        if guards.ip_limiter is None or guards.ip_rate is None:
+            return None
+        address = guards.client_address(request)
+        try:
+            wait = await guards.ip_limiter.acquire(guards.ip_name(address), guards.ip_rate)
+        except StoreUnavailable:
+            guards.payment.events("rate_limit_unavailable")
+            return None  # limits fail open: the counters must not take the gateway down
+        if wait <= 0:
+            return None
+        if self._observability.metrics is not None:
+            self._observability.metrics.ip_rate_limited()
+        error = RateLimited(wait, "requests")
+        body = {"errors": [{"message": error.message, "extensions": error.extensions()}]}
+        response = render(body, status=429, modern=modern, request_id=request_id)
+        response.headers["retry-after"] = str(error.retry_after)
+        return response
+
+    async def _share_persisted(self, params: object) -> None:
+        """APQ across replicas: fetch a hash this process does not know, register new ones."""
+        shared = self._guards.persisted
+        if shared is None or not isinstance(params, dict) or self._trusted.enforced:
+            return  # (APQ registration is off while trusted documents are enforced)
+        sha = _persisted_hash(params)
+        if sha is None or self._cache.persisted(sha) is not None:
+            return
+        query = params.get("query")
+        if query is None:
+            text = await shared.get(sha)
+            if text is not None and hashlib.sha256(text.encode()).hexdigest() == sha:
+                self._cache.persist(sha, text)
+        elif isinstance(query, str) and hashlib.sha256(query.encode()).hexdigest() == sha:
+            await shared.put(sha, query)
 
     def _prepare(
         self, params: object, method: str, request_id: str, modern: bool
     ) -> _Prepared | tuple[dict[str, Any], int]:
         """Check and compile one operation: ready to run, or the body and status refusing it."""
-        graphql_request = GraphQLRequest.from_params(
-            params, self._cache, max_query_bytes=self._max_query
-        )
-        compiled = self._cache.compile(graphql_request.query)
+        trusted = self._trusted.resolve(params)
+        if trusted is None:
+            graphql_request = GraphQLRequest.from_params(
+                params, self._cache, max_query_bytes=self._max_query
+            )
+            compiled = self._cache.compile(graphql_request.query)
+        else:
+            graphql_request, compiled = trusted
         if compiled.errors:
             errors = [
                 format_error(error, request_id, hints=self._cache.hints)
@@ -183,6 +274,7 @@ class GraphQLEndpoint:
         request_id: str,
         modern: bool,
         *,
+        guard: RequestGuard,
         seen: Observation,
     ) -> Response:
         """A JSON array of operations: all checked (and their total cost) before any runs."""
@@ -195,20 +287,26 @@ class GraphQLEndpoint:
         if len(items) > self._max_batch:
             msg = f"The batch has {len(items)} operations; the maximum is {self._max_batch}."
             raise RequestOverLimit(msg)
+        for item in items:
+            await self._share_persisted(item)
         prepared = [self._prepare(item, request.method, request_id, modern) for item in items]
         total = sum((p.cost for p in prepared if isinstance(p, _Prepared)), start=OperationCost())
         problems = cost_problems(total, self._max_payment_mutations, self._max_upstream_calls)
         if problems:
             raise RequestOverLimit(f"The batch {' '.join(problems)}", status=400)
+        _check_header_key(guard, total)
         bodies: list[Any] = []
         for item in prepared:
             if isinstance(item, _Prepared):
-                body, _ = await self._execute(item, request, headers, request_id, modern)
+                body, _ = await self._execute(
+                    item, request, headers, request_id, modern, guard=guard
+                )
             else:
                 body, _ = item
             bodies.append(body)
         seen.note_outcome(bodies)
-        return render(bodies, status=200, modern=modern, request_id=request_id)
+        response = render(bodies, status=200, modern=modern, request_id=request_id)
+        return _guarded_response(response, guard)
 
     async def _execute(
         self,
@@ -217,6 +315,8 @@ class GraphQLEndpoint:
         headers: ForwardedHeaders,
         request_id: str,
         modern: bool,
+        *,
+        guard: RequestGuard,
     ) -> tuple[dict[str, Any], int]:
         medusa: MedusaClient = request.app.state.medusa
         context = GatewayContext(
@@ -228,7 +328,9 @@ class GraphQLEndpoint:
             trace=[] if self._debug else None,
             reads_left=self._max_reads,
             max_relations=self._max_relations,
+            guard=guard,
         )
+        replayed_before = guard.replayed
         result = await run(self._schema, prepared.compiled, prepared.request, context)
         body: dict[str, Any] = {}
         if result.errors:
@@ -239,9 +341,14 @@ class GraphQLEndpoint:
                 # Nothing executed (e.g. variables did not coerce): a request error.
                 return body, 400 if modern else 200
         body["data"] = result.data
+        extensions: dict[str, Any] = {}
+        if guard.replayed and not replayed_before:
+            extensions["idempotency"] = {"replayed": True}
         if context.trace is not None:
-            upstream = [call.as_dict() for call in context.trace]
-            body["extensions"] = {"upstream": upstream, **(result.extensions or {})}
+            extensions["upstream"] = [call.as_dict() for call in context.trace]
+            extensions.update(result.extensions or {})  # which executor answered
+        if extensions:
+            body["extensions"] = extensions
         return body, 200
 
 
@@ -251,6 +358,33 @@ class _Prepared:
     request: GraphQLRequest
     cost: OperationCost
     operation: OperationDefinitionNode
+
+
+def _check_header_key(guard: RequestGuard, cost: OperationCost) -> None:
+    """The `Idempotency-Key` header names one mutation: refused when it could mean several."""
+    if guard.header_key is not None and cost.payment_mutations > 1:
+        msg = (
+            "The Idempotency-Key header applies to exactly one payment mutation; this request "
+            f"has {cost.payment_mutations}: use each mutation's `idempotencyKey` instead."
+        )
+        raise RequestProblem(msg)
+
+
+def _guarded_response(response: Response, guard: RequestGuard) -> Response:
+    """What the guards tell the HTTP layer: a replay (header), a rate limit (429)."""
+    if guard.replayed:
+        response.headers["idempotent-replayed"] = "true"
+    if guard.retry_after is not None:
+        response.status_code = 429
+        response.headers["retry-after"] = str(guard.retry_after)
+    return response
+
+
+def _persisted_hash(params: dict[str, Any]) -> str | None:
+    extensions = params.get("extensions")
+    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    sha = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+    return sha.lower() if isinstance(sha, str) and len(sha) == 64 else None
 
 
 def _forwarded_headers(
@@ -283,6 +417,8 @@ def _get_params(request: Request) -> dict[str, Any]:
         "query": query.get("query"),
         "operationName": query.get("operationName"),
     }
+    if "documentId" in query:
+        params["documentId"] = query["documentId"]
     for name in ("variables", "extensions"):
         text = query.get(name)
         if text:

@@ -19,6 +19,9 @@ _RAISERS: Final = (gateway.config, medusa_client.jsonio, schema.build)
 __all__ = [
     "BadRequest",
     "CorsNotAllowed",
+    "CsrfRefused",
+    "DocumentIdRequired",
+    "DocumentNotInList",
     "DocumentRejected",
     "InternalError",
     "Overloaded",
@@ -26,6 +29,7 @@ __all__ = [
     "PersistedQueryNotFound",
     "RequestOverLimit",
     "RequestProblem",
+    "UnknownDocumentId",
     "ValidationFailed",
     "error_classes",
 ]
@@ -80,6 +84,30 @@ class PersistedQueryNotFound(RequestProblem):
 
     def __init__(self) -> None:
         super().__init__("PersistedQueryNotFound")
+
+
+class CsrfRefused(RequestProblem):
+    """A GET or simple-content-type POST without a CORS-preflight header (docs/csrf.md)."""
+
+    code = "CSRF_PREVENTION"
+
+
+class UnknownDocumentId(RequestProblem):
+    """A `documentId` the trusted documents manifest does not hold (docs/trusted-documents.md)."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class DocumentNotInList(RequestProblem):
+    """Mode `safelist`: a raw document that is not in the trusted documents manifest."""
+
+    code = "PERSISTED_QUERY_NOT_IN_LIST"
+
+
+class DocumentIdRequired(RequestProblem):
+    """Mode `require-id`: a raw document; only trusted documents' ids run."""
+
+    code = "PERSISTED_QUERY_ID_REQUIRED"
 
 
 class RequestOverLimit(RequestProblem, OperationLimitExceeded):

@@ -3,10 +3,12 @@
 A storefront sends the same few documents over and over, so the endpoint keeps compiled
 documents (parsed, limit-checked, validated, and each operation compiled by
 `schema.compiled` when all its fields are ours) in an LRU keyed by the query text, and by its
-SHA-256 for Apollo's automatic persisted queries. A compiled operation writes its answer
-straight from the backend's JSON; every other one runs on graphql-core with the Strawberry
-schema (`extensions.executor` says which, with GATEWAY_DEBUG). Errors are formatted in one
-place, and anything unexpected is masked and logged with the request id.
+SHA-256 for Apollo's automatic persisted queries. The LRU is bounded in (estimated) bytes as
+well as entries, and a refused document is kept as its error messages only, never its AST.
+A compiled operation writes its answer straight from the backend's JSON; every other one runs
+on graphql-core with the Strawberry schema (`extensions.executor` says which, with
+GATEWAY_DEBUG). Errors are formatted in one place, and anything unexpected is masked and
+logged with the request id.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ _TOO_MANY_TOKENS: Final = "tokens. Parsing aborted."
 #: graphql-core appends "Did you mean ...?" (validation rules, variable coercion, enum values)
 #: at the end of a message; everything from there on names schema items the client did not.
 _SUGGESTION: Final = re.compile(r"\s*Did you mean\b.*", re.DOTALL)
+#: Estimated bytes of a parsed and validated document per character of its text (measured
+#: with tracemalloc: ~60-120 for typical documents; graphql-core keeps every token).
+_AST_BYTES_PER_CHAR: Final = 150
+_ENTRY_OVERHEAD: Final = 1_000
 
 
 def strip_suggestions(message: str) -> str:
@@ -114,12 +120,15 @@ class DocumentCache:
         schema: GraphQLSchema,
         *,
         size: int,
+        max_bytes: int,
         max_depth: int,
         max_aliases: int,
         max_tokens: int,
         field_costs: Mapping[str, FieldCost],
         max_payment_mutations: int,
         max_upstream_calls: int,
+        max_selections: int,
+        max_field_merges: int,
         introspection: bool,
         federation_sdl: bool = True,
         hints: bool | None = None,
@@ -128,10 +137,14 @@ class DocumentCache:
         self.schema = schema
         self._compiled = compiled
         self._size = size
+        self._max_bytes = max_bytes
+        self._max_selections = max_selections
+        self._max_field_merges = max_field_merges
         self._max_depth = max_depth
         self._max_aliases = max_aliases
         self._max_tokens = max_tokens
-        self._field_costs = field_costs
+        #: Each root field's declared backend cost (schema.cost), by GraphQL name.
+        self.field_costs = field_costs
         self._max_payment_mutations = max_payment_mutations
         self._max_upstream_calls = max_upstream_calls
         self._rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
@@ -141,20 +154,47 @@ class DocumentCache:
             self._rules += (NoSchemaIntrospectionCustomRule,)
         if not federation_sdl:
             self._rules += (NoFederationSdlRule,)
-        self._documents: OrderedDict[str, CompiledDocument] = OrderedDict()
+        self._documents: OrderedDict[str, tuple[CompiledDocument, int]] = OrderedDict()
+        self._bytes = 0
         self._persisted: OrderedDict[str, str] = OrderedDict()
+        self._persisted_bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        """Estimated bytes the cached documents hold (for tests and metrics)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._documents)
 
     def compile(self, query: str) -> CompiledDocument:
         """The compiled form of `query`, from the cache when it was seen before."""
-        compiled = self._documents.get(query)
-        if compiled is not None:
-            self._documents.move_to_end(query)
-            return compiled
-        compiled = self._compile(query)
-        if self._size:
-            self._documents[query] = compiled
-            if len(self._documents) > self._size:
-                self._documents.popitem(last=False)
+        cached = self.lookup(query)
+        return cached if cached is not None else self.store(query, self.compile_uncached(query))
+
+    def lookup(self, query: str) -> CompiledDocument | None:
+        """The cached compiled form of `query`, if any (marked as recently used)."""
+        cached = self._documents.get(query)
+        if cached is None:
+            return None
+        self._documents.move_to_end(query)
+        return cached[0]
+
+    def store(self, query: str, compiled: CompiledDocument) -> CompiledDocument:
+        """Keep `compiled` (from `compile_uncached(query)`) within the bounds; returns it."""
+        if compiled.errors:
+            # The AST (every token of a hostile document) goes; the messages stay, so a
+            # refused document sent again is refused without parsing it again.
+            compiled = CompiledDocument(None, tuple(map(_detached, compiled.errors)), {})
+            cost = len(query) + _ENTRY_OVERHEAD + sum(len(e.message) for e in compiled.errors)
+        else:
+            cost = len(query) * _AST_BYTES_PER_CHAR + _ENTRY_OVERHEAD
+        if self._size and cost <= self._max_bytes and query not in self._documents:
+            self._documents[query] = (compiled, cost)
+            self._bytes += cost
+            while len(self._documents) > self._size or self._bytes > self._max_bytes:
+                _, (_, evicted) = self._documents.popitem(last=False)
+                self._bytes -= evicted
         return compiled
 
     def persisted(self, sha256: str) -> str | None:
@@ -163,11 +203,19 @@ class DocumentCache:
 
     def persist(self, sha256: str, query: str) -> None:
         """Register `query` under its hash (the caller checked the hash)."""
+        if sha256 in self._persisted or len(query) > self._max_bytes // 4:
+            return
         self._persisted[sha256] = query
-        if len(self._persisted) > max(self._size, 1):
-            self._persisted.popitem(last=False)
+        self._persisted_bytes += len(query)
+        # Texts only (their compiled forms are in the LRU): a quarter of the byte bound.
+        while len(self._persisted) > max(self._size, 1) or (
+            self._persisted_bytes > self._max_bytes // 4
+        ):
+            _, evicted = self._persisted.popitem(last=False)
+            self._persisted_bytes -= len(evicted)
 
-    def _compile(self, query: str) -> CompiledDocument:
+    def compile_uncached(self, query: str) -> CompiledDocument:
+        """Parse, limit-check and validate `query` (trusted documents are compiled once here)."""
         try:
             document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as syntax_error:
@@ -180,13 +228,16 @@ class DocumentCache:
             document,
             max_depth=self._max_depth,
             max_aliases=self._max_aliases,
-            field_costs=self._field_costs,
+            field_costs=self.field_costs,
             max_payment_mutations=self._max_payment_mutations,
             max_upstream_calls=self._max_upstream_calls,
+            max_selections=self._max_selections,
+            max_field_merges=self._max_field_merges,
             costs=costs,
         )
         if not errors:
-            errors = validate(self.schema, document, self._rules)
+            # Without hints graphql-core also skips computing them (edit distances per name).
+            errors = validate(self.schema, document, self._rules, hide_suggestions=not self.hints)
             for error in errors:
                 if not self.hints:
                     error.message = strip_suggestions(error.message)
@@ -204,6 +255,13 @@ class DocumentCache:
             else {}
         )
         return CompiledDocument(document, (), operations, costs, executors)
+
+
+def _detached(error: GraphQLError) -> GraphQLError:
+    """The same error without its nodes and source, which hold the whole document."""
+    detached = GraphQLError(error.message, original_error=error.original_error)
+    detached.locations = error.locations
+    return detached
 
 
 @dataclass(frozen=True, slots=True)

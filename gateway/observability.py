@@ -170,6 +170,33 @@ class GatewayMetrics:
             ["method", "route", "status"],
             registry=registry,
         )
+        self._guard_events = Counter(
+            "gateway_idempotency_events",
+            "Idempotency guard steps: replayed, conflict (key reused), in_progress_wait, "
+            "in_progress_timeout, unavailable, stored, released, store_failed.",
+            ["event"],
+            registry=registry,
+        )
+        self._rate_limited = Counter(
+            "gateway_rate_limited",
+            "Requests refused by a rate limit (payment: per caller; ip: per client address), "
+            "and checks skipped because the counter store was down (unavailable).",
+            ["limit"],
+            registry=registry,
+        )
+        self._redis_duration = Histogram(
+            "gateway_redis_command_duration_seconds",
+            "Time for one Redis command (GATEWAY_REDIS_URL), by command.",
+            ["command"],
+            buckets=_BUCKETS,
+            registry=registry,
+        )
+        self._redis_errors = Counter(
+            "gateway_redis_errors",
+            "Redis commands that failed (connection, timeout, server error), by command.",
+            ["command"],
+            registry=registry,
+        )
         # Children bound once per label set: a dict lookup per request, no registry lock.
         self._request_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._backend_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
@@ -208,6 +235,25 @@ class GatewayMetrics:
             self._backend_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def guard_event(self, event: str) -> None:
+        """Count one step of the idempotency guard or of the payment rate limit."""
+        if event == "rate_limited":
+            self._rate_limited.labels("payment").inc()
+        elif event == "rate_limit_unavailable":
+            self._rate_limited.labels("unavailable").inc()
+        else:
+            self._guard_events.labels(event).inc()
+
+    def ip_rate_limited(self) -> None:
+        """Count one request refused by the per-address limit."""
+        self._rate_limited.labels("ip").inc()
+
+    def redis_done(self, command: str, seconds: float, *, ok: bool) -> None:
+        """Time one Redis command; count it as an error when it failed."""
+        self._redis_duration.labels(command).observe(seconds)
+        if not ok:
+            self._redis_errors.labels(command).inc()
 
     async def endpoint(self, request: Request) -> Response:
         """GET /metrics in the Prometheus text format (or OpenMetrics when asked for)."""

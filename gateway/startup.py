@@ -47,6 +47,13 @@ def features(settings: Settings, *, tracing: bool) -> list[str]:
         names.append(f"cors({len(settings.cors_origins)} origin(s))")
     if settings.max_batch_size:
         names.append(f"batches(<= {settings.max_batch_size})")
+    shared = "redis" if settings.redis_url is not None else "memory"
+    if settings.idempotency:
+        names.append(f"idempotency({shared})")
+    if settings.payment_rate_limit:
+        names.append(f"payment-rate-limit({settings.payment_rate_limit}, {shared})")
+    if settings.rate_limit_per_ip:
+        names.append(f"rate-limit-per-ip({settings.rate_limit_per_ip}, {shared})")
     return names
 
 

@@ -12,12 +12,20 @@
     │   └── RequestProblem                the HTTP request, refused with its status (gateway.errors)
     │       ├── BadRequest                    BAD_REQUEST
     │       ├── CorsNotAllowed                CORS_NOT_ALLOWED (a refused browser preflight)
-    │       ├── PersistedQueryNotFound        PERSISTED_QUERY_NOT_FOUND
+    │       ├── CsrfRefused                   CSRF_PREVENTION (no header forcing a preflight)
+    │       ├── PersistedQueryNotFound        PERSISTED_QUERY_NOT_FOUND (an APQ hash)
+    │       ├── UnknownDocumentId             PERSISTED_QUERY_NOT_FOUND (a trusted document id)
+    │       ├── DocumentNotInList             PERSISTED_QUERY_NOT_IN_LIST (mode safelist)
+    │       ├── DocumentIdRequired            PERSISTED_QUERY_ID_REQUIRED (mode require-id)
     │       └── RequestOverLimit              OPERATION_LIMIT (also an OperationLimitExceeded)
     ├── OperationLimitExceeded        OPERATION_LIMIT: over a limit; what it refused was never sent
     │   ├── ReadBudgetExceeded            GATEWAY_MAX_BACKEND_READS, at run time
     │   └── ExpansionLimitExceeded        GATEWAY_MAX_RELATION_EXPANSIONS, at run time
     ├── Overloaded                    OVERLOADED: shed before it started (gateway.errors)
+    ├── IdempotencyKeyReused          IDEMPOTENCY_KEY_REUSED: a key reused (schema.guards)
+    ├── IdempotencyInProgress         IDEMPOTENCY_IN_PROGRESS: the first is still running
+    ├── IdempotencyUnavailable        IDEMPOTENCY_UNAVAILABLE: the key store cannot be reached
+    ├── RateLimited                   RATE_LIMITED (+ retryAfter): over a configured rate
     ├── FieldNotExposedError          FIELD_NOT_EXPOSED: the backend cannot return it (schema.build)
     ├── BackendRejected               Medusa answered 4xx/5xx (built by `from_medusa`)
     │   ├── PUBLISHABLE_KEY_INVALID / BAD_USER_INPUT / FORBIDDEN / UNAUTHENTICATED
@@ -31,12 +39,16 @@
     │   └── BackendDataError              BACKEND_ERROR: a value that does not fit the schema
     ├── InternalError                 INTERNAL_SERVER_ERROR: a bug, masked (gateway.errors)
     └── SettingsError                 INVALID_SETTINGS: refused at start-up (gateway.config)
+        └── ManifestError                 INVALID_SETTINGS: a bad manifest (trusted_documents)
 
 `retryable` means one thing everywhere: **the same request, unchanged, may succeed later, and
 sending it again cannot repeat an effect of the first one**. So it is true where nothing was
 sent (BACKEND_UNAVAILABLE, OVERLOADED), false where the request itself is refused (it will be
 refused again) and false where a mutation's outcome is unknown, unless the request was only a
-read or carried an idempotency key (`OutcomeUnknown.for_keyed_request()`).
+read or carried an idempotency key (`OutcomeUnknown.for_keyed_request()`). The idempotency
+guard also sets `key_released` on any failure that released the request's key (a 5xx, an
+unknown outcome, a failure before sending): the same keyed request may then be repeated, so
+`extensions.retryable` is true.
 
 The root lives in the bottom layer so every layer can subclass it; the subclasses above live
 where they are raised (the module named in brackets), and `format_error` renders any of them
@@ -76,6 +88,9 @@ class GatewayError(Exception):
     code: str = "INTERNAL_SERVER_ERROR"
     #: The same request, unchanged, may succeed later and cannot repeat an effect of this one.
     retryable: bool = False
+    #: Set by the idempotency guard when this failure released the request's key: the same
+    #: keyed request may then be repeated (an outcome-unknown failure becomes retryable).
+    key_released: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -83,7 +98,7 @@ class GatewayError(Exception):
 
     def extensions(self) -> dict[str, Any]:
         """The `errors[].extensions` object for this error."""
-        return {"code": self.code, "retryable": self.retryable}
+        return {"code": self.code, "retryable": self.retryable or self.key_released}
 
     @classmethod
     def codes(cls) -> frozenset[str]:

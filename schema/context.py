@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from medusa_client.client import ForwardedHeaders, MedusaClient, UpstreamCall
 from medusa_client.errors import ExpansionLimitExceeded, ReadBudgetExceeded
 from medusa_client.profiles import BackendProfile
+from schema.guards.request import RequestGuard
 from schema.loaders import CartLoader, ProvidersKey, payment_providers_loader
 from schema.projection import FieldsPlan
 from schema.verify import ProjectionMonitor
@@ -32,6 +33,8 @@ class GatewayContext:
     reads_left: int = 50
     #: Relations one backend call may expand (GATEWAY_MAX_RELATION_EXPANSIONS).
     max_relations: int = 6
+    #: The payment guards (idempotency keys, rate limits) for this request's caller.
+    guard: RequestGuard | None = None
     _providers: DataLoader[ProvidersKey, list[dict[str, Any]]] | None = field(
         default=None, repr=False
     )

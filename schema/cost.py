@@ -17,7 +17,14 @@ import strawberry
 
 from schema import _strawberry_compat
 
-__all__ = ["UNCOUNTED", "FieldCost", "cost", "payment_mutations", "root_costs"]
+__all__ = [
+    "UNCOUNTED",
+    "FieldCost",
+    "cost",
+    "longest_payment_mutation",
+    "payment_mutations",
+    "root_costs",
+]
 
 _KEY: Final = "gateway.cost"
 #: Federation's own root fields: `_service` reads nothing, `_entities` is bounded at run time
@@ -58,3 +65,11 @@ def root_costs(schema: strawberry.Schema) -> Mapping[str, FieldCost]:
 def payment_mutations(costs: Mapping[str, FieldCost]) -> frozenset[str]:
     """The root fields that create a payment session (at most GATEWAY_MAX_PAYMENT_MUTATIONS)."""
     return frozenset(name for name, field in costs.items() if field.creates_payment_session)
+
+
+def longest_payment_mutation(costs: Mapping[str, FieldCost]) -> int:
+    """Backend calls of the costliest payment mutation: what an idempotency lock must outlast."""
+    return max(
+        (field.backend_calls for field in costs.values() if field.creates_payment_session),
+        default=1,
+    )

@@ -23,6 +23,16 @@ class CreatePaymentSessionInput:
         default=None,
         description="Any data the payment provider needs to process the payment (an object).",
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Makes the mutation safe to retry: 1-255 printable ASCII characters, new for each "
+            "checkout attempt (e.g. a UUID). The same key with the same request replays the "
+            "first definitive answer (no second session); with a different request it is "
+            "IDEMPOTENCY_KEY_REUSED. Scoped to the caller and the mutation; kept for "
+            "GATEWAY_IDEMPOTENCY_TTL. The `Idempotency-Key` HTTP header is an equivalent."
+        ),
+    )
 
 
 @strawberry.input(description="Initialize a payment session for a cart, as Medusa's js-sdk does.")
@@ -38,4 +48,14 @@ class InitiatePaymentSessionInput:
     data: JSON | None = strawberry.field(
         default=None,
         description="Any data the payment provider needs to process the payment (an object).",
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Makes the mutation safe to retry: 1-255 printable ASCII characters, new for each "
+            "checkout attempt (e.g. a UUID). The same key with the same request replays the "
+            "first definitive answer (no second session); with a different request it is "
+            "IDEMPOTENCY_KEY_REUSED. Scoped to the caller and the mutation; kept for "
+            "GATEWAY_IDEMPOTENCY_TTL. The `Idempotency-Key` HTTP header is an equivalent."
+        ),
     )

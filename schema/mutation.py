@@ -13,6 +13,7 @@ from schema import _strawberry_compat, payments
 from schema.build import NotExposed, build_collection
 from schema.context import GatewayContext
 from schema.cost import cost
+from schema.guards.keys import selection_digest
 from schema.inputs import CreatePaymentSessionInput, InitiatePaymentSessionInput
 from schema.plan_cache import compiled_plan
 from schema.projection import FieldsPlan
@@ -38,9 +39,17 @@ class Mutation:
         self, info: strawberry.Info[GatewayContext, None], input: CreatePaymentSessionInput
     ) -> CreatePaymentSessionPayload:
         """Compile the selection to `fields`, call Medusa once, build the typed answer."""
-        return await _create_session(
-            info, str(input.payment_collection_id), input.provider_id, input.data
+        plan = _plan(info)
+        raw = await payments.create_session(
+            info.context,
+            str(input.payment_collection_id),
+            input.provider_id,
+            input.data,
+            plan.fields,
+            idempotency_key=input.idempotency_key,
+            selection=_selection(info, input.idempotency_key),
         )
+        return _answer(info, raw, plan, input.provider_id)
 
     @strawberry.mutation(
         description=(
@@ -65,23 +74,29 @@ class Mutation:
         return _answer(
             info,
             await payments.initiate_session(
-                info.context, cart_id, input.provider_id, input.data, plan.fields
+                info.context,
+                cart_id,
+                input.provider_id,
+                input.data,
+                plan.fields,
+                idempotency_key=input.idempotency_key,
+                selection=_selection(info, input.idempotency_key),
             ),
             plan,
             input.provider_id,
         )
 
 
-async def _create_session(
-    info: strawberry.Info[GatewayContext, None],
-    collection_id: str,
-    provider_id: str,
-    data: object,
-) -> CreatePaymentSessionPayload:
-    """Compile the selection to `fields`, call Medusa once, build the typed answer."""
-    plan = _plan(info)
-    raw = await payments.create_session(info.context, collection_id, provider_id, data, plan.fields)
-    return _answer(info, raw, plan, provider_id)
+def _selection(info: strawberry.Info[GatewayContext, None], key: str | None) -> str:
+    """The field's selection digest: part of what a reused idempotency key must match.
+
+    Only keyed calls need it (the `Idempotency-Key` header counts), so others skip the work.
+    """
+    guard = info.context.guard
+    if key is None and (guard is None or guard.header_key is None):
+        return ""
+    raw_info = _strawberry_compat.raw_info(info)
+    return selection_digest(raw_info.field_nodes, raw_info.fragments, variables_of(raw_info))
 
 
 def _plan(info: strawberry.Info[GatewayContext, None]) -> FieldsPlan:

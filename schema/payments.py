@@ -2,13 +2,20 @@
 
 Both ways of executing a document (graphql-core's resolvers, and any faster executor) call
 these functions, never the Medusa client directly, so whatever guards a payment call
-(idempotency keys, rate limits) wraps exactly one seam. Each returns Medusa's raw
-`payment_collection` object; turning it into the GraphQL answer is the caller's job, and is
-deterministic, so a stored raw answer rebuilds the same response.
+(idempotency keys, rate limits: `schema.guards`) wraps exactly one seam. Each returns
+Medusa's raw `payment_collection` object; turning it into the GraphQL answer is the caller's
+job, and is deterministic, so a stored raw answer rebuilds the same response: that is how an
+idempotent replay answers byte for byte what the first call answered.
+
+A caller passes the mutation's `idempotency_key` (the input field; the `Idempotency-Key`
+header travels in the context) and `selection`, the digest of the field's selection
+(`schema.guards.keys.selection_digest`): a key replays only for the same mutation, input and
+selection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from medusa_client.client import check_id, check_session_input
@@ -58,8 +65,86 @@ async def create_session(
     provider_id: str,
     data: object,
     fields: str | None,
+    *,
+    idempotency_key: str | None = None,
+    selection: str = "",
 ) -> dict[str, Any]:
-    """`createPaymentSession`: one non-idempotent call, never retried."""
+    """`createPaymentSession`: one non-idempotent call, never retried (guarded by key)."""
+    check_id(collection_id, "paymentCollectionId")
+    check_session_input(provider_id, data)
+
+    async def send() -> dict[str, Any]:
+        return await _create(context, collection_id, provider_id, data, fields)
+
+    arguments = {"paymentCollectionId": collection_id, "providerId": provider_id, "data": data}
+    return await _guarded(
+        context,
+        mutation="createPaymentSession",
+        arguments=arguments,
+        # The plan too: a stored answer only fits the `fields` it was fetched with.
+        selection=f"{fields}\0{selection}",
+        key=idempotency_key,
+        send=send,
+    )
+
+
+async def initiate_session(
+    context: GatewayContext,
+    cart_id: str,
+    provider_id: str,
+    data: object,
+    fields: str | None,
+    *,
+    idempotency_key: str | None = None,
+    selection: str = "",
+) -> dict[str, Any]:
+    """`initiatePaymentSession`: the cart's collection (get-or-create), then the session.
+
+    The input is checked before the first call that changes anything, so refused input
+    changes nothing: the provider against the cart's region too (Medusa checks it only after
+    creating the collection). That check reads the backend, so it runs under the guard: a
+    replay makes no backend call at all.
+    """
+    check_id(cart_id, "cartId")
+    check_session_input(provider_id, data)
+
+    async def send() -> dict[str, Any]:
+        await _check_provider(context, cart_id, provider_id)
+        collection_id = await context.medusa.create_cart_payment_collection(
+            cart_id, headers=context.headers, trace=context.trace
+        )
+        return await _create(context, collection_id, provider_id, data, fields)
+
+    arguments = {"cartId": cart_id, "providerId": provider_id, "data": data}
+    return await _guarded(
+        context,
+        mutation="initiatePaymentSession",
+        arguments=arguments,
+        # The plan too: a stored answer only fits the `fields` it was fetched with.
+        selection=f"{fields}\0{selection}",
+        key=idempotency_key,
+        send=send,
+    )
+
+
+async def _guarded(
+    context: GatewayContext,
+    *,
+    mutation: str,
+    arguments: dict[str, Any],
+    selection: str,
+    key: str | None,
+    send: Callable[[], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    guard = context.guard
+    if guard is None:  # built without guards (unit tests of the schema alone)
+        return await send()
+    return await guard.call(mutation, arguments, selection, key, send)
+
+
+async def _create(
+    context: GatewayContext, collection_id: str, provider_id: str, data: object, fields: str | None
+) -> dict[str, Any]:
     try:
         return await context.medusa.create_payment_session(
             collection_id,
@@ -72,28 +157,6 @@ async def create_session(
     except GatewayError as error:
         _with_hint(error)
         raise
-
-
-async def initiate_session(
-    context: GatewayContext,
-    cart_id: str,
-    provider_id: str,
-    data: object,
-    fields: str | None,
-) -> dict[str, Any]:
-    """`initiatePaymentSession`: the cart's collection (get-or-create), then the session.
-
-    The input is checked before the first call that changes anything, so refused input
-    changes nothing: the provider against the cart's region too (Medusa checks it only after
-    creating the collection).
-    """
-    check_id(cart_id, "cartId")
-    check_session_input(provider_id, data)
-    await _check_provider(context, cart_id, provider_id)
-    collection_id = await context.medusa.create_cart_payment_collection(
-        cart_id, headers=context.headers, trace=context.trace
-    )
-    return await create_session(context, collection_id, provider_id, data, fields)
 
 
 async def _check_provider(context: GatewayContext, cart_id: str, provider_id: str) -> None:

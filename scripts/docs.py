@@ -24,6 +24,7 @@ from typing import Any
 from annotated_types import Ge, Gt, Le
 from pydantic.fields import FieldInfo
 
+import gateway.app  # noqa: F401  # loads every layer, so the exception tree is whole
 from gateway.config import Settings
 from gateway.errors import error_classes
 from medusa_client.errors import GatewayError

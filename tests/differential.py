@@ -16,7 +16,7 @@ import asyncio
 import copy
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -159,6 +159,88 @@ class SilentMonitor(ProjectionMonitor):
         return dropped_paths(raw, plan.requested)
 
 
+@dataclasses.dataclass
+class GuardCall:
+    """One payment call through the request's guard: its identity, outcome, and whether it sent."""
+
+    key: tuple[Any, ...]
+    outcome: tuple[str, Any] = ("pending", None)
+    sent: bool = False
+
+
+class RecordingGuard:
+    """Runs the real guard (idempotency keys, rate limits) and notes what it did per call."""
+
+    def __init__(self, real: Any) -> None:  # schema.guards.request.RequestGuard
+        self._real = real
+        self.calls: list[GuardCall] = []
+
+    def __getattr__(self, name: str) -> Any:  # header_key, replayed ...
+        return getattr(self._real, name)
+
+    async def call(
+        self,
+        mutation: str,
+        arguments: Mapping[str, Any],
+        selection: str,
+        key: str | None,
+        send: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        record = GuardCall((mutation, repr(arguments), selection, key))
+        self.calls.append(record)
+
+        async def noted_send() -> dict[str, Any]:
+            record.sent = True
+            return await send()
+
+        try:
+            result: dict[str, Any] = await self._real.call(
+                mutation, arguments, selection, key, noted_send
+            )
+        except Exception as error:
+            record.outcome = ("error", error)
+            raise
+        record.outcome = ("ok", copy.deepcopy(result))
+        return result
+
+
+class ReplayGuard:
+    """Does what the real guard did: sends when it sent, else answers or refuses as it did."""
+
+    def __init__(self, calls: list[GuardCall], header_key: str | None) -> None:
+        self._calls = calls
+        self._used: set[int] = set()
+        self.header_key = header_key
+        self.problems: list[str] = []
+
+    async def call(
+        self,
+        mutation: str,
+        arguments: Mapping[str, Any],
+        selection: str,
+        key: str | None,
+        send: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        wanted = (mutation, repr(arguments), selection, key)
+        index = next(
+            (i for i, c in enumerate(self._calls) if i not in self._used and c.key == wanted), None
+        )
+        if index is None:
+            self.problems.append(
+                f"graphql-core made a guarded call the compiled run did not: {wanted}"
+            )
+            msg = "unrecorded guarded call"
+            raise AssertionError(msg)
+        self._used.add(index)
+        record = self._calls[index]
+        if record.sent:
+            return await send()
+        kind, value = record.outcome
+        if kind == "error":
+            raise value
+        return copy.deepcopy(value)
+
+
 @contextmanager
 def _quiet() -> Iterator[None]:
     """Formatting logs masked errors: the endpoint logs the real ones, not this check."""
@@ -194,29 +276,35 @@ async def checked_run(
     """`graphql_http.run`, plus the same operation on graphql-core, compared byte for byte."""
     if not any(isinstance(e, CompiledOperation) for e in compiled.executors.values()):
         return await _original_run(schema, compiled, request, context)
-    real = context.medusa
+    real, real_guard = context.medusa, context.guard
     recording = RecordingMedusa(real)
     replay = ReplayMedusa(recording.calls)
+    guarded = replay_guard = None
+    if real_guard is not None:
+        guarded = RecordingGuard(real_guard)
+        replay_guard = ReplayGuard(guarded.calls, real_guard.header_key)
     shadow = dataclasses.replace(
         context,
         medusa=replay,  # type: ignore[arg-type]  # duck-typed client
+        guard=replay_guard,  # type: ignore[arg-type]  # duck-typed guard
         trace=None if context.trace is None else [],
         monitor=SilentMonitor(),
         _providers=None,
         _carts=None,
     )
     context.medusa = recording  # type: ignore[assignment]  # duck-typed client
+    context.guard = guarded  # type: ignore[assignment]  # duck-typed guard
     try:
         result = await _original_run(schema, compiled, request, context)
     finally:
-        context.medusa = real
+        context.medusa, context.guard = real, real_guard
     if (result.extensions or {}).get("executor") != "compiled":
         return result
     generic_document = dataclasses.replace(compiled, executors={})
     generic = await _original_run(schema, generic_document, request, shadow)
     ours = body_bytes(result, context.request_id, context.trace)
     theirs = body_bytes(generic, context.request_id, shadow.trace)
-    problems = list(replay.problems)
+    problems = list(replay.problems) + (replay_guard.problems if replay_guard else [])
     problems += [f"graphql-core did not make the call {c.key}" for c in replay.unused()]
     if ours != theirs or problems:
         note = ("; ".join(problems)).encode()

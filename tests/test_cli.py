@@ -322,6 +322,7 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
     monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
     argv = ["--workers", "2", "--port", "9301", "--medusa-url", "http://m.internal:9000"]
     argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
+    argv += ["--no-idempotency"]  # workers without Redis: only with keys off
     assert cli.main(argv) == 0
 
     [(app, options)] = runs
@@ -352,4 +353,37 @@ def test_workers_refuse_the_embedded_sandbox(
 ) -> None:
     assert cli.main(["--workers", "2"]) == 2
     assert "GATEWAY_MEDUSA_URL" in capsys.readouterr().err
+    assert served == []
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_bad_trusted_documents_manifest_stops_start_up_naming_the_entry(
+    workers: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    import hashlib
+    import json
+
+    import uvicorn
+
+    runs: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(app))
+    bad = "query Broken { nope }"
+    manifest = tmp_path / "persisted-documents.json"
+    manifest.write_text(json.dumps({hashlib.sha256(bad.encode()).hexdigest(): bad}))
+    argv = ["--workers", workers, "--medusa-url", "http://m.internal:9000", "--no-idempotency"]
+    assert cli.main([*argv, "--trusted-documents", str(manifest)]) == 2
+    error = capsys.readouterr().err
+    assert f"trusted documents manifest {manifest}: entry" in error
+    assert "Cannot query field 'nope'" in error
+    assert runs == []
+
+
+def test_workers_with_idempotency_need_redis(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--workers", "2", "--medusa-url", "http://m.internal:9000"]) == 2
+    assert "GATEWAY_REDIS_URL" in capsys.readouterr().err
     assert served == []

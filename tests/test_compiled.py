@@ -111,19 +111,28 @@ def test_payment_mutations_go_through_the_payments_seam(
     gateway: GatewayFactory, medusa: FakeMedusa, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Idempotency keys and rate limits live in schema/payments.py: the compiled path must not
-    # reach around it to the Medusa client.
-    seen: list[tuple[str, str | None]] = []
+    # reach around it to the Medusa client, and must hand it the key and selection digest.
+    seen: list[tuple[str, str | None, str | None, bool]] = []
     original = payments.create_session
 
-    async def spy(context: Any, collection_id: str, *args: Any) -> dict[str, Any]:
-        seen.append((collection_id, args[-1]))
-        return await original(context, collection_id, *args)
+    async def spy(context: Any, collection_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(
+            (collection_id, args[-1], kwargs.get("idempotency_key"), bool(kwargs.get("selection")))
+        )
+        return await original(context, collection_id, *args, **kwargs)
 
     monkeypatch.setattr(payments, "create_session", spy)
-    body = _debug(gateway(debug=True), mutation("paymentCollection { amount }"))
+    client = gateway(debug=True)
+    query = (
+        'mutation { createPaymentSession(input: {paymentCollectionId: "pay_col_01TEST", '
+        'providerId: "pp_system_default", idempotencyKey: "key-1"}) '
+        "{ paymentCollection { amount } } }"
+    )
+    body = _debug(client, query)
     assert body["extensions"]["executor"] == "compiled"
-    # The compiled run, then graphql-core on the replay (tests/differential.py): both via the seam.
-    assert seen == [("pay_col_01TEST", "amount")] * 2
+    # The compiled run, then graphql-core on the replay (tests/differential.py): both via the
+    # seam, with the same key and a selection digest.
+    assert seen == [("pay_col_01TEST", "amount", "key-1", True)] * 2
     assert len(medusa.requests) == 1
 
 

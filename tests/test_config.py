@@ -377,7 +377,7 @@ def test_the_hardening_defaults_are_secure() -> None:
     assert settings.max_payment_mutations == 1
     assert settings.max_batch_size == 0
     assert settings.max_body_bytes == 262_144
-    assert settings.max_tokens == 5_000
+    assert settings.max_tokens == 4_000
     assert settings.max_upstream_calls == 6
     assert settings.connect_retries == 1
     assert settings.max_in_flight == 200

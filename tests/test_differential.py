@@ -20,14 +20,17 @@ import copy
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+import strawberry
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
+from gateway.app import document_cache as app_document_cache
+from gateway.config import Settings
 from gateway.graphql_http import DocumentCache, GraphQLRequest, run
 from medusa_client import jsonio
 from medusa_client.client import ForwardedHeaders, MedusaClient
@@ -38,7 +41,6 @@ from schema import compiled as compiled_package
 from schema.compiled import CompiledOperation
 from schema.compiled import fields as compiled_fields
 from schema.context import GatewayContext
-from schema.cost import FieldCost, root_costs
 from schema.schema import build_schema
 from tests.conftest import settled_collection
 from tests.differential import SilentMonitor, body_bytes
@@ -136,6 +138,8 @@ def _mutation_roots(
     }
     if draw(st.booleans()):
         given_input["data"] = draw(st.sampled_from([{"a": 1}, None, "text", [1]]))
+    if draw(st.booleans()):
+        given_input["idempotencyKey"] = draw(st.sampled_from(["key-1", "", "x" * 300]))
     spoil = draw(st.integers(0, 4 * len(_SPOILS)))
     type_name = "CreatePaymentSessionInput" if create else "InitiatePaymentSessionInput"
     definitions.append(f"$input: {type_name}!")
@@ -366,23 +370,13 @@ def backends(draw: st.DrawFn, profile: str) -> Backend:
 
 
 def document_cache() -> DocumentCache:
-    """A fresh document cache (fresh compiled operations) over the one schema of the tests."""
-    return DocumentCache(
-        graphql_schema(),
-        size=16,
-        max_depth=15,
-        max_aliases=30,
-        max_tokens=5_000,
-        field_costs=_root_costs(),
-        max_payment_mutations=2,
-        max_upstream_calls=1_000,
-        introspection=True,
-    )
+    """A fresh document cache (fresh compiled operations), configured as the app configures it."""
+    return app_document_cache(Settings(max_payment_mutations=2), _strawberry_schema())
 
 
 @functools.cache
-def _root_costs() -> Mapping[str, FieldCost]:
-    return root_costs(build_schema())
+def _strawberry_schema() -> strawberry.Schema:
+    return build_schema()
 
 
 @pytest.fixture(scope="module")

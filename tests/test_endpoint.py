@@ -318,6 +318,7 @@ def test_queries_work_over_get_but_mutations_do_not(
     gateway: GatewayFactory, medusa: FakeMedusa
 ) -> None:
     client = gateway()
+    client.headers["apollo-require-preflight"] = "true"  # CSRF prevention (tests/test_csrf.py)
     ok = client.get("/graphql", params={"query": "{ gateway { backendProfile } }"})
     assert ok.json() == {"data": {"gateway": {"backendProfile": "medusa-2.21"}}}
     refused = client.get("/graphql", params={"query": mutation(f"{PC} {{ id }}")})
@@ -337,6 +338,14 @@ def test_queries_work_over_get_but_mutations_do_not(
             {
                 "content": b'{"query": "{ gateway { backendProfile } }"}',
                 "headers": {"content-type": "text/plain"},
+            },
+            400,
+            "CSRF_PREVENTION",
+        ),
+        (
+            {
+                "content": b'{"query": "{ gateway { backendProfile } }"}',
+                "headers": {"content-type": "application/graphql", "x-apollo-operation-name": "Q"},
             },
             415,
             "BAD_REQUEST",

@@ -158,6 +158,7 @@ def test_non_finite_numbers_in_get_variables_are_refused(
     answer = client.get(
         "/graphql",
         params={"query": "query ($x: JSON) { __typename }", "variables": '{"x": 1e400}'},
+        headers={"apollo-require-preflight": "true"},  # CSRF prevention (tests/test_csrf.py)
     )
     assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 

@@ -136,6 +136,7 @@ def test_the_start_up_log_names_backend_profile_mode_and_features(
     assert "metrics" in line
     assert "graphiql" not in line
     assert "cors(1 origin(s))" in line
+    assert "idempotency(memory)" in line
     assert "s3cr3t" not in caplog.text
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,8 @@ SECRETS = (KEY, TOKEN, COOKIE)
 #: Generous on 2 shared cores; hostile documents must cost milliseconds, not seconds.
 TIME_BOUND = 2.0
 JSON = "application/json"
+C = "CSRF_PREVENTION"
+PREFLIGHT = (b"x-apollo-operation-name", b"Q")
 MODERN = "application/graphql-response+json"
 PAY = (
     "mutation($input: CreatePaymentSessionInput!) "
@@ -114,16 +117,34 @@ CASES = [
     Case("json-number", 400, B, json=42),
     Case("json-null", 400, B, content=b"null"),
     Case("invalid-utf8", 400, B, content=b'{"query": "\xff\xfe"}'),
-    Case("text-plain", 415, B, content=b'{"query": "{ __typename }"}', content_type="text/plain"),
+    # A simple content type needs no CORS preflight: CSRF prevention refuses it first.
+    Case("text-plain", 400, C, content=b'{"query": "{ __typename }"}', content_type="text/plain"),
     Case(
         "form",
-        415,
-        B,
+        400,
+        C,
         content=b"query=%7B__typename%7D",
         content_type="application/x-www-form-urlencoded",
     ),
-    Case("no-content-type", 415, B, content=b'{"query": "{ __typename }"}', content_type=None),
-    Case("multipart", 415, B, content=b"--x--", content_type="multipart/form-data; boundary=x"),
+    Case("no-content-type", 400, C, content=b'{"query": "{ __typename }"}', content_type=None),
+    Case("multipart", 400, C, content=b"--x--", content_type="multipart/form-data; boundary=x"),
+    Case(
+        "text-plain-preflighted",
+        415,
+        B,
+        content=b'{"query": "{ __typename }"}',
+        content_type="text/plain",
+        headers=[PREFLIGHT],
+    ),
+    Case("get-not-preflighted", 400, C, method="GET", params={"query": "{ __typename }"}),
+    Case(
+        "get-empty-preflight-header",
+        400,
+        C,
+        method="GET",
+        params={"query": "{ __typename }"},
+        headers=[(b"apollo-require-preflight", b"")],
+    ),
     Case("empty-body", 400, B, content=b""),
     Case("whitespace-body", 400, B, content=b"   \n "),
     Case("no-query", 400, B, json={"variables": {}}),
@@ -159,6 +180,63 @@ CASES = [
         accept=MODERN,
     ),
     Case("deep-back-references", 400, L, json={"query": deep(10)}, accept=MODERN),
+    # Quadratic validation: one field repeated (valid, under depth and aliases), fragments side
+    # by side, a big unused fragment: refused by the structural caps before validation runs.
+    Case(
+        "repeated-field-300",
+        400,
+        L,
+        json={
+            "query": "query($c: ID!) { " + "cartPaymentCollection(cartId: $c) { id } " * 300 + "}"
+        },
+        accept=MODERN,
+    ),
+    Case(
+        "fragments-side-by-side",
+        400,
+        L,
+        json={
+            "query": "{ "
+            + " ".join(f"...F{i}" for i in range(100))
+            + " } "
+            + " ".join(f"fragment F{i} on Query {{ __typename }}" for i in range(100))
+        },
+        accept=MODERN,
+    ),
+    Case(
+        "unused-fragment-1001-fields",
+        400,
+        L,
+        json={
+            "query": "{ __typename } fragment U on Query { "
+            + " ".join(f"f{i}" for i in range(1_001))
+            + " }"
+        },
+        accept=MODERN,
+    ),
+    # Trusted documents: refused before anything is compiled or called.
+    Case(
+        "raw-document-require-id",
+        400,
+        "PERSISTED_QUERY_ID_REQUIRED",
+        json={"query": ONE},
+        settings={"trusted_documents": "MANIFEST", "trusted_documents_mode": "require-id"},
+    ),
+    Case(
+        "raw-document-not-in-safelist",
+        400,
+        "PERSISTED_QUERY_NOT_IN_LIST",
+        json={"query": ONE},
+        settings={"trusted_documents": "MANIFEST", "trusted_documents_mode": "safelist"},
+    ),
+    Case(
+        "unknown-document-id",
+        400,
+        "PERSISTED_QUERY_NOT_FOUND",
+        json={"documentId": "sha256:" + "f" * 64},
+        settings={"trusted_documents": "MANIFEST", "trusted_documents_mode": "require-id"},
+    ),
+    Case("document-id-not-a-string", 400, B, json={"documentId": ["x"]}),
     Case("fragment-fan-out", 400, L, json={"query": fan_out(40)}, accept=MODERN),
     Case("dense-fragment-cycle", 400, L, json={"query": dense_cycle(14)}, accept=MODERN),
     Case(
@@ -194,7 +272,7 @@ CASES = [
         settings={"max_batch_size": 5},
     ),
     Case("batch-empty", 400, B, json=[], settings={"max_batch_size": 5}),
-    Case("get-mutation", 405, L, method="GET", params={"query": ONE}),
+    Case("get-mutation", 405, L, method="GET", params={"query": ONE}, headers=[PREFLIGHT]),
     Case(
         "get-mutation-by-name",
         405,
@@ -204,6 +282,7 @@ CASES = [
             "query": f"query Q {{ __typename }} {ONE.replace('mutation', 'mutation M', 1)}",
             "operationName": "M",
         },
+        headers=[PREFLIGHT],
     ),
     Case(
         "get-variables-not-json",
@@ -211,6 +290,7 @@ CASES = [
         B,
         method="GET",
         params={"query": QUERY, "variables": "{nope"},
+        headers=[PREFLIGHT],
     ),
     # -- operations and variables
     Case(
@@ -425,9 +505,19 @@ def test_the_battery_has_at_least_forty_distinct_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_hostile_input_is_refused_quickly_cleanly_and_for_free(
-    case: Case, gateway: GatewayFactory, medusa: FakeMedusa, caplog: pytest.LogCaptureFixture
+    case: Case,
+    gateway: GatewayFactory,
+    medusa: FakeMedusa,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
-    client = gateway(**case.settings)
+    settings = dict(case.settings)
+    if settings.get("trusted_documents") == "MANIFEST":  # one listed query, not the mutation
+        listed = "query Listed { __typename }"
+        manifest = tmp_path / "persisted-documents.json"
+        manifest.write_text(json.dumps({hashlib.sha256(listed.encode()).hexdigest(): listed}))
+        settings["trusted_documents"] = manifest
+    client = gateway(**settings)
     caplog.set_level(logging.DEBUG)
     started = time.perf_counter()
     response = _send(client, case)

@@ -22,8 +22,12 @@ def check(
     depth: int = 5,
     aliases: int = 3,
     costs: dict[str | None, OperationCost] | None = None,
+    *,
+    selections: int = 100_000,
+    merges: int = 1_000_000,
 ) -> list[GraphQLError]:
-    """The schema's declared costs, with cost limits high enough to stay out of the way."""
+    """The schema's declared costs, with cost limits high enough to stay out of the way (and
+    the selection and merge caps too, unless a test names them)."""
     return check_limits(
         parse(document),
         max_depth=depth,
@@ -32,6 +36,8 @@ def check(
         max_payment_mutations=100,
         max_upstream_calls=1_000,
         costs=costs,
+        max_selections=selections,
+        max_field_merges=merges,
     )
 
 
@@ -60,7 +66,8 @@ def finishes_within(seconds: float, document: str) -> subprocess.CompletedProces
         "from graphql import parse\n"
         "from gateway.limits import check_limits\n"
         "errors = check_limits(parse(sys.stdin.read()), max_depth=15, max_aliases=30,\n"
-        "    field_costs={}, max_payment_mutations=1, max_upstream_calls=4)\n"
+        "    field_costs={}, max_payment_mutations=1, max_upstream_calls=4,\n"
+        "    max_selections=10**6, max_field_merges=10**9)\n"
         "print(len(errors))\n"
     )
     try:
@@ -336,5 +343,7 @@ def test_the_cost_limits_are_reported_with_the_limit_code() -> None:
         field_costs=COSTS,
         max_payment_mutations=1,
         max_upstream_calls=1,
+        max_selections=100,
+        max_field_merges=100,
     )
     assert [type(e.original_error) for e in errors] == [OperationLimitExceeded] * 2

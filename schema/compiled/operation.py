@@ -48,6 +48,7 @@ from schema import payments
 from schema.compiled.fields import Completer, FieldCompiler, Payload, Run, field_error
 from schema.compiled.graph import Answer, Row
 from schema.context import GatewayContext
+from schema.guards.keys import selection_digest
 from schema.plan_cache import compiled_plan
 from schema.projection import FieldsPlan, entity_paths, plan_cart_fields
 
@@ -358,22 +359,45 @@ class _PaymentMutation:
     ) -> Awaitable[Payload]:
         return self._run(context, args["input"], variables)
 
+    def selection(
+        self, context: GatewayContext, key: str | None, variables: Mapping[str, Any]
+    ) -> str:
+        """The selection digest a reused idempotency key must match (mutation.py's `_selection`)."""
+        guard = context.guard
+        if key is None and (guard is None or guard.header_key is None):
+            return ""
+        return selection_digest(self.nodes, self.fragments, variables)
+
     async def _run(
         self, context: GatewayContext, given: Mapping[str, Any], variables: Mapping[str, Any]
     ) -> Payload:
         provider_id: str = given["providerId"]
         data = given.get("data")
+        key: str | None = given.get("idempotencyKey")
         if self.initiate:
             cart_id = str(given["cartId"])
             check_id(cart_id, "cartId")
             check_session_input(provider_id, data)
             plan = self.plan(context, variables)
-            raw = await payments.initiate_session(context, cart_id, provider_id, data, plan.fields)
+            raw = await payments.initiate_session(
+                context,
+                cart_id,
+                provider_id,
+                data,
+                plan.fields,
+                idempotency_key=key,
+                selection=self.selection(context, key, variables),
+            )
         else:
             plan = self.plan(context, variables)
-            collection_id = str(given["paymentCollectionId"])
             raw = await payments.create_session(
-                context, collection_id, provider_id, data, plan.fields
+                context,
+                str(given["paymentCollectionId"]),
+                provider_id,
+                data,
+                plan.fields,
+                idempotency_key=key,
+                selection=self.selection(context, key, variables),
             )
         context.monitor.check(raw, plan)
         return Payload(Answer(plan, raw, cart_reads_columns=True), provider_id)

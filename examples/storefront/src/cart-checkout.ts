@@ -5,13 +5,12 @@
 //   npm run cart-checkout
 //
 // Prints one JSON line: the collection before and after, and the session created.
-import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
-
 import {
   CartPaymentDocument,
   InitiatePaymentSessionDocument,
   type CheckoutPaymentSessionFragment,
 } from "./__generated__/graphql.js";
+import { storefrontClient } from "./client.js";
 
 const uri = process.env["GATEWAY_URL"] ?? "http://127.0.0.1:8000/graphql";
 const cartId = process.env["CART_ID"];
@@ -20,10 +19,7 @@ if (!cartId) {
 }
 const key = process.env["PUBLISHABLE_KEY"];
 
-const client = new ApolloClient({
-  link: new HttpLink({ uri, headers: key ? { "x-publishable-api-key": key } : {} }),
-  cache: new InMemoryCache(),
-});
+const client = storefrontClient(uri, key);
 
 const before = await client.query({
   query: CartPaymentDocument,

@@ -5,8 +5,8 @@
 //   GATEWAY_URL=http://127.0.0.1:8000/graphql REGION_ID=reg_... PAYMENT_COLLECTION_ID=pay_col_... \
 //   PUBLISHABLE_KEY=pk_... npm run checkout
 //
-// Prints one JSON line: what the page would render.
-import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
+// Prints one JSON line: what the page would render (and the session id a retry got back).
+import { randomUUID } from "node:crypto";
 
 import {
   CreatePaymentSessionDocument,
@@ -14,6 +14,7 @@ import {
   type CheckoutPaymentSessionFragment,
   type PaymentSessionStatus,
 } from "./__generated__/graphql.js";
+import { storefrontClient } from "./client.js";
 
 function setting(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
@@ -29,10 +30,7 @@ const paymentCollectionId = setting("PAYMENT_COLLECTION_ID");
 // A storefront sends its publishable key; without one the gateway uses GATEWAY_PUBLISHABLE_KEY.
 const key = process.env["PUBLISHABLE_KEY"];
 
-const client = new ApolloClient({
-  link: new HttpLink({ uri, headers: key ? { "x-publishable-api-key": key } : {} }),
-  cache: new InMemoryCache(),
-});
+const client = storefrontClient(uri, key);
 
 const providers = await client.query({ query: PaymentProvidersDocument, variables: { regionId } });
 const enabled = (providers.data?.paymentProviders ?? []).filter((p) => p.isEnabled !== false);
@@ -41,10 +39,17 @@ if (chosen === undefined) {
   throw new Error(`no payment provider is enabled in region ${regionId}`);
 }
 
-const created = await client.mutate({
-  mutation: CreatePaymentSessionDocument,
-  variables: { input: { paymentCollectionId, providerId: chosen.id } },
-});
+// One idempotency key per checkout attempt: a retry with it (a double click, a network error)
+// gets the same session back instead of replacing it (which would kill its client_secret).
+const idempotencyKey = process.env["IDEMPOTENCY_KEY"] ?? randomUUID();
+const pay = () =>
+  client.mutate({
+    mutation: CreatePaymentSessionDocument,
+    variables: { input: { paymentCollectionId, providerId: chosen.id, idempotencyKey } },
+  });
+const created = await pay();
+// Retry on purpose, as a page would after a timeout: the gateway replays the first answer.
+const retried = await pay();
 const payload = created.data?.createPaymentSession;
 const session: CheckoutPaymentSessionFragment | null | undefined = payload?.paymentSession;
 if (payload === undefined || session == null) {
@@ -60,6 +65,7 @@ console.log(
     currencyCode: payload.paymentCollection.currencyCode,
     sessionIds: (payload.paymentCollection.paymentSessions ?? []).map((s) => s.id),
     sessionId: session.id,
+    retriedSessionId: retried.data?.createPaymentSession.paymentSession?.id ?? null,
     providerId: session.providerId,
     status,
   }),
