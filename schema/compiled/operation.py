@@ -65,7 +65,7 @@ _ROOTS: Final = {
 }
 _CONDITIONS: Final = frozenset({"skip", "include"})
 #: Distinct @skip/@include value sets compiled per operation; beyond, each request compiles.
-_MAX_SHAPES: Final = 64
+_MAX_SHAPES: Final = 16
 #: graphql-core's `execute` defaults, which the endpoint uses.
 _MAX_COERCION_ERRORS: Final = 50
 
