@@ -1,8 +1,10 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-differential`, `bench-smoke`
-# and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-differential`, `bench-smoke`,
+# `image-test` and `e2e`.
 PYTHON ?= python
+IMAGE ?= localhost/medusa-graphql-gateway:dev
 
-.PHONY: lint format test test-differential e2e schema docs bench bench-smoke graphiql-assets
+.PHONY: lint format test test-differential e2e schema docs bench bench-smoke graphiql-assets \
+	image image-test
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -49,3 +51,13 @@ bench:
 # The same harness in seconds, no thresholds (CI: it must not rot); the peer only if cached.
 bench-smoke:
 	SMOKE=1 PYTHON=$(PYTHON) bash bench/run.sh
+
+# The container image from the Dockerfile: with docker if its daemon answers, else buildah.
+image:
+	IMAGE=$(IMAGE) bash scripts/image/build.sh
+
+# CI's image check (docs/deployment.md): buildah builds the Dockerfile from a Debian stand-in
+# for python:3.11-slim (no registry or daemon needed), then the image is run and probed.
+image-test:
+	IMAGE=localhost/medusa-graphql-gateway:ci bash scripts/image/build.sh --standin
+	IMAGE=localhost/medusa-graphql-gateway:ci bash scripts/image/test.sh

@@ -279,8 +279,8 @@ def _http_client(
 
 
 async def _healthz(_: Request) -> Response:
-    """Liveness: the process answers. Never touches the backend."""
-    return JSONResponse({"status": "ok"})
+    """Liveness: the process answers (and which release it runs). Never touches the backend."""
+    return JSONResponse({"status": "ok", "version": __version__})
 
 
 async def _readyz(request: Request) -> Response:

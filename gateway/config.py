@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Final, Literal
@@ -35,6 +35,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TrustedDocumentsMode",
+    "env_name",
     "load_settings",
     "normalise_origin",
     "unknown_variables",
@@ -608,21 +609,41 @@ class SettingsError(GatewayError):
 
     code = "INVALID_SETTINGS"
 
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        #: (field name, or "" for a rule across settings; what is wrong) per problem found.
+        self.problems = tuple(problems)
+
+    def naming(self, name_of: Callable[[str], str]) -> str:
+        """The message with each setting named by `name_of(field)`.
+
+        The CLI names the flag the user typed, not the variable they did not set.
+        """
+        return _render(self.problems, name_of) if self.problems else str(self)
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a Settings field (`port` -> `GATEWAY_PORT`)."""
+    return f"GATEWAY_{field.upper()}" if field else "settings"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment (plus CLI overrides) and validate, or raise `SettingsError`."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]  # keys checked by extra=forbid
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        problems = [
+            (
+                ".".join(str(part) for part in error["loc"]),
+                error["msg"].removeprefix("Value error, "),
+            )
+            # Never keep the rejected value: it could be a secret (the publishable key).
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise SettingsError(_render(problems, env_name), problems) from None
 
 
-def _describe(exc: ValidationError) -> str:
+def _render(problems: Sequence[tuple[str, str]], name_of: Callable[[str], str]) -> str:
     lines = ["Invalid gateway settings:"]
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in error["loc"])
-        name = f"GATEWAY_{location.upper()}" if location else "settings"
-        # Never echo the rejected value: it could be a secret (the publishable key).
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"  {name}: {message}")
+    lines += [f"  {name_of(field) if field else 'settings'}: {msg}" for field, msg in problems]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.config import Settings
+from gateway.listen import browsable_url, wildcard
 from medusa_client.profiles import BackendProfile
 from sandbox.emulator import SandboxState, create_sandbox_app
 
@@ -31,7 +32,9 @@ class SandboxBackend:
 
     def announce(self, settings: Settings, *, key_applied: bool = True) -> None:
         """Say, unmissably, that no real Medusa is behind this gateway, and what to try."""
-        url = f"http://{settings.host}:{settings.port}/graphql"
+        url = browsable_url(settings.host, settings.port, "/graphql")
+        if wildcard(settings.host):
+            url += f"  (listening on all interfaces, {settings.host})"
         key = (
             f"  publishable key:      {self.publishable_key} (used when a client sends none)"
             if key_applied

@@ -81,8 +81,8 @@ async def create_session(
         context,
         mutation="createPaymentSession",
         arguments=arguments,
-        # The plan too: a stored answer only fits the `fields` it was fetched with.
-        selection=f"{fields}\0{selection}",
+        fields=fields,
+        selection=selection,
         key=idempotency_key,
         send=send,
     )
@@ -120,8 +120,8 @@ async def initiate_session(
         context,
         mutation="initiatePaymentSession",
         arguments=arguments,
-        # The plan too: a stored answer only fits the `fields` it was fetched with.
-        selection=f"{fields}\0{selection}",
+        fields=fields,
+        selection=selection,
         key=idempotency_key,
         send=send,
     )
@@ -132,14 +132,17 @@ async def _guarded(
     *,
     mutation: str,
     arguments: dict[str, Any],
+    fields: str | None,
     selection: str,
     key: str | None,
     send: Callable[[], Awaitable[dict[str, Any]]],
 ) -> dict[str, Any]:
+    """`send`, under the request's guard: a key replays only for the same `fields` too."""
     guard = context.guard
     if guard is None:  # built without guards (unit tests of the schema alone)
         return await send()
-    return await guard.call(mutation, arguments, selection, key, send)
+    # The plan is part of the request: a stored answer only fits the `fields` it was fetched with.
+    return await guard.call(mutation, arguments, f"{fields}\0{selection}", key, send)
 
 
 async def _create(

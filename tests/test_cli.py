@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import importlib.metadata
+import logging
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from gateway import cli
 from gateway.config import Settings, load_settings
 from schema.schema import print_sdl
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,15 +200,32 @@ def test_debug_flag_beats_a_false_environment(
 # --- invalid settings -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [["--port", "70000"], ["serve", "--port", "70000"]])
-def test_bad_settings_exit_2_with_a_message_naming_the_variable(
+@pytest.mark.parametrize(
+    "argv",
+    [["--port", "70000"], ["serve", "--port", "70000"], ["--port", "abc"], ["--port=abc"]],
+)
+def test_a_bad_flag_value_exits_2_blaming_the_flag_typed(
     served: list[Settings], capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     assert cli.main(argv) == 2
     out, err = capsys.readouterr()
-    assert "GATEWAY_PORT" in err
+    assert "--port:" in err
+    assert "GATEWAY_PORT" not in err  # the user never set the variable
     assert "70000" not in err
     assert out == ""
+    assert served == []
+
+
+def test_flags_and_variables_are_each_named_as_the_user_gave_them(
+    monkeypatch: pytest.MonkeyPatch, served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GATEWAY_MAX_DEPTH", "1")
+    assert cli.main(["--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "  --port:" in err
+    assert "  GATEWAY_MAX_DEPTH:" in err
+    assert "--max-depth" not in err
+    assert "GATEWAY_PORT" not in err
     assert served == []
 
 
@@ -222,7 +243,7 @@ def test_a_secret_in_a_bad_flag_is_not_printed(
 ) -> None:
     assert cli.main(["--medusa-url", "http://user:s3cr3t@medusa.internal"]) == 2
     out, err = capsys.readouterr()
-    assert "GATEWAY_MEDUSA_URL" in err
+    assert "--medusa-url" in err
     assert "s3cr3t" not in out + err
     assert served == []
 
@@ -241,7 +262,111 @@ def test_malformed_command_lines_are_usage_errors(
     assert served == []
 
 
+@pytest.mark.parametrize(
+    ("argv", "typed", "meant"),
+    [
+        (["--prot", "9000"], "--prot", "--port"),
+        (["serve", "--prot", "9000"], "--prot", "--port"),
+        (["--prot=9000"], "--prot", "--port"),
+        (["--medusa-ulr", "http://m.internal"], "--medusa-ulr", "--medusa-url"),
+        (["fetch-graphiql", "--registy", "https://r.example"], "--registy", "--registry"),
+    ],
+)
+def test_a_mistyped_flag_is_named_with_a_suggestion_not_blamed_on_the_command(
+    served: list[Settings],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    typed: str,
+    meant: str,
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"unknown option {typed} (did you mean {meant}?)" in err
+    assert "invalid choice" not in err
+    assert served == []
+
+
+def test_a_mistyped_command_is_an_invalid_choice_listing_the_commands(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serv"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'serv'" in err
+    assert "'serve'" in err
+    assert served == []
+
+
+def test_options_after_a_double_dash_are_not_checked(served: list[Settings]) -> None:
+    # `--` ends the options: whatever follows is argparse's to judge (here: extra arguments).
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["serve", "--", "--prot"])
+    assert caught.value.code == 2
+
+
 # --- help -------------------------------------------------------------------------------------
+
+
+def test_version_is_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == (
+        f"medusa-graphql-gateway {importlib.metadata.version('medusa-graphql-gateway')}\n"
+    )
+
+
+def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    assert caught.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"]])
+def test_help_shows_each_default_and_the_choices(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    text = _help(argv, capsys)
+    for shown in [
+        "--port INT TCP port to listen on. (default: 8000; env GATEWAY_PORT)",
+        "(default: 127.0.0.1; env GATEWAY_HOST)",
+        "(default: unset; env GATEWAY_MEDUSA_URL)",
+        "(default: off; env GATEWAY_DEBUG)",
+        "(default: on; env GATEWAY_GRAPHIQL)",
+        "(default: connect.sid; env GATEWAY_FORWARD_COOKIES)",
+        "(default: none; env GATEWAY_CORS_ORIGINS)",
+        "--env {development,production}",
+        "--backend-profile {medusa-2.21,open,custom}",
+        "--log-level {critical,error,warning,info,debug}",
+        "--medusa-url URL",
+        "--publishable-key KEY",
+    ]:
+        assert shown in text
+    defaults = Settings()
+    for name in ["max_depth", "max_body_bytes", "request_timeout", "backend_profile"]:
+        assert f"(default: {getattr(defaults, name)}; env GATEWAY_{name.upper()})" in text
+
+
+def test_the_choices_are_enforced_naming_the_flag(
+    served: list[Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--backend-profile", "medusa-3"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --backend-profile: invalid choice: 'medusa-3'" in err
+    assert served == []
+
+
+def test_the_usage_line_stays_short(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--no-such-flag"])
+    usage = capsys.readouterr().err.splitlines()[0]
+    assert usage.startswith("usage: medusa-graphql-gateway")
+    assert len(usage) <= 100  # not the ~40 setting flags before every error
 
 
 def test_every_setting_has_a_flag_naming_its_variable(capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,7 +392,15 @@ def test_python_dash_m_gateway_help() -> None:
 
 
 def test_python_dash_m_gateway_exits_2_on_bad_settings() -> None:
-    result = python_dash_m_gateway("--port", "70000")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**clean_env(), "GATEWAY_PORT": "70000"},
+        cwd=ROOT,
+    )
     assert result.returncode == 2
     assert "GATEWAY_PORT" in result.stderr
     assert result.stdout == ""
@@ -276,35 +409,139 @@ def test_python_dash_m_gateway_exits_2_on_bad_settings() -> None:
 # --- _serve itself (uvicorn replaced) ---------------------------------------------------------
 
 
-def test_serve_runs_uvicorn_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+class UvicornRun(NamedTuple):
+    config: Any
+    sockets: list[socket.socket]
+    addresses: list[object]  # each socket's address while uvicorn had it
+
+
+@pytest.fixture
+def uvicorn_runs(monkeypatch: pytest.MonkeyPatch) -> list[UvicornRun]:
+    """uvicorn.Server.run replaced: records each run and reports a started server."""
     import uvicorn
 
+    runs: list[UvicornRun] = []
+
+    def fake_run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        sockets = list(sockets or [])
+        runs.append(UvicornRun(self.config, sockets, [sock.getsockname() for sock in sockets]))
+        self.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    return runs
+
+
+def test_serve_runs_uvicorn_on_a_socket_bound_first(
+    monkeypatch: pytest.MonkeyPatch, uvicorn_runs: list[UvicornRun]
+) -> None:
     import gateway.app
     import gateway.logging_setup
 
-    runs: list[tuple[object, dict[str, Any]]] = []
     built: list[Settings] = []
     app = object()
 
     def fake_create_app(settings: Settings) -> object:
+        # The port is already ours when the app (and its sandbox banner) is built.
+        with socket.socket() as probe, pytest.raises(OSError, match="in use"):
+            probe.bind(("127.0.0.1", settings.port))
         built.append(settings)
         return app
 
     monkeypatch.setattr(gateway.app, "create_app", fake_create_app)
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: runs.append((target, kwargs)))
     configured: list[Settings] = []
     monkeypatch.setattr(gateway.logging_setup, "configure_logging", configured.append)
-    settings = Settings(host="::1", port=9400, log_level="warning", shutdown_grace=7)
+    port = free_port()
+    settings = Settings(host="127.0.0.1", port=port, log_level="warning", shutdown_grace=7)
     assert cli._serve(settings) == 0
     assert built == [settings]
     assert configured == [settings]  # logging itself: tests/test_logging_setup.py
-    ((target, kwargs),) = runs
-    assert target is app
-    assert kwargs["host"] == "::1"
-    assert kwargs["port"] == 9400
-    assert kwargs["log_level"] == "warning"
-    assert kwargs["proxy_headers"] is False
-    assert kwargs["timeout_graceful_shutdown"] == 7
+    ((config, sockets, addresses),) = uvicorn_runs
+    assert config.app is app
+    assert config.log_level == "warning"
+    assert config.proxy_headers is False
+    assert config.timeout_graceful_shutdown == 7
+    [sock] = sockets
+    assert addresses == [("127.0.0.1", port)]
+    assert sock.fileno() == -1  # closed once the server is done
+
+
+def test_serve_reports_a_start_up_failure(
+    monkeypatch: pytest.MonkeyPatch, uvicorn_runs: list[UvicornRun]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)  # never started
+    assert cli._serve(Settings(port=free_port())) == 3
+
+
+def test_a_busy_port_fails_before_the_app_or_any_banner(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_runs: list[UvicornRun],
+) -> None:
+    import gateway.app
+
+    built: list[object] = []
+    monkeypatch.setattr(gateway.app, "create_app", built.append)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in err
+    assert "--port / GATEWAY_PORT" in err
+    assert built == []
+    assert uvicorn_runs == []
+
+
+def test_python_dash_m_gateway_on_a_busy_port_exits_1_before_the_banner() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = python_dash_m_gateway("--port", str(port))
+    assert result.returncode == 1
+    assert "the port is already in use" in result.stderr
+    assert "SANDBOX" not in result.stdout + result.stderr
+    assert "startup complete" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "url", "all_interfaces"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:9555/graphql", True),  # noqa: S104  # the case under test
+        ("::", "http://[::1]:9555/graphql", True),
+        ("127.0.0.1", "http://127.0.0.1:9555/graphql", False),
+        ("::1", "http://[::1]:9555/graphql", False),
+    ],
+)
+def test_the_address_line_gives_a_url_that_works_in_a_browser(
+    caplog: pytest.LogCaptureFixture, host: str, url: str, all_interfaces: bool
+) -> None:
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        cli._announce_address(Settings(host=host, port=9555, medusa_url="http://m.internal"))
+    (record,) = caplog.records
+    assert url in record.getMessage()
+    assert ("all interfaces" in record.getMessage()) is all_interfaces
+    assert "http://0.0.0.0" not in record.getMessage()
+
+
+def test_workers_refuse_a_busy_port_before_starting_any(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    runs: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(app))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["--workers", "2", "--port", str(port), "--medusa-url", "http://m.internal"]
+        assert cli.main([*argv, "--no-idempotency"]) == 1
+    assert "already in use" in capsys.readouterr().err
+    assert runs == []
 
 
 def test_workers_hand_the_settings_to_each_worker_through_the_environment(
@@ -320,15 +557,16 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
     runs: list[tuple[object, dict[str, object]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
     monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
-    argv = ["--workers", "2", "--port", "9301", "--medusa-url", "http://m.internal:9000"]
+    port = free_port()
+    argv = ["--workers", "2", "--port", str(port), "--medusa-url", "http://m.internal:9000"]
     argv += ["--cors-origins", "https://a.example,https://b.example", "--no-graphiql"]
     argv += ["--no-idempotency"]  # workers without Redis: only with keys off
     assert cli.main(argv) == 0
 
     [(app, options)] = runs
     assert app == "gateway.cli:app_from_environment"
-    assert (options["factory"], options["workers"], options["port"]) == (True, 2, 9301)
-    assert os.environ["GATEWAY_PORT"] == "9301"  # what each worker reads back
+    assert (options["factory"], options["workers"], options["port"]) == (True, 2, port)
+    assert os.environ["GATEWAY_PORT"] == str(port)  # what each worker reads back
     worker = load_settings()
     assert worker.medusa_base_url == "http://m.internal:9000"
     assert worker.cors_origins == ["https://a.example", "https://b.example"]
@@ -338,14 +576,13 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
     assert cli.app_from_environment().title  # a worker builds its app from that environment
 
 
-def test_one_worker_serves_the_app_object(monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
-
-    runs: list[object] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(app))
-    assert cli.main(["--port", "9302"]) == 0
-    [app] = runs
-    assert not isinstance(app, str)
+def test_one_worker_serves_the_app_object(
+    uvicorn_runs: list[UvicornRun],
+) -> None:
+    assert cli.main(["--port", str(free_port())]) == 0
+    [run] = uvicorn_runs
+    config = run.config
+    assert not isinstance(config.app, str)
 
 
 def test_workers_refuse_the_embedded_sandbox(
@@ -374,6 +611,7 @@ def test_a_bad_trusted_documents_manifest_stops_start_up_naming_the_entry(
     manifest = tmp_path / "persisted-documents.json"
     manifest.write_text(json.dumps({hashlib.sha256(bad.encode()).hexdigest(): bad}))
     argv = ["--workers", workers, "--medusa-url", "http://m.internal:9000", "--no-idempotency"]
+    argv += ["--port", str(free_port())]  # the port is bound first: it must be free
     assert cli.main([*argv, "--trusted-documents", str(manifest)]) == 2
     error = capsys.readouterr().err
     assert f"trusted documents manifest {manifest}: entry" in error

@@ -383,3 +383,32 @@ def test_the_hardening_defaults_are_secure() -> None:
     assert settings.max_in_flight == 200
     assert settings.write_timeout == 10.0
     assert settings.max_response_bytes == 2_000_000
+
+
+def test_a_settings_error_keeps_each_problem_by_setting_so_a_caller_can_rename_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(port=0, max_depth=1, debug=True, env="production")
+    error = caught.value
+    fields = [field for field, _ in error.problems]
+    assert fields == ["port", "max_depth"]  # field validators first; the model rule needs them
+    assert str(error).splitlines()[1:] == [
+        f"  GATEWAY_PORT: {error.problems[0][1]}",
+        f"  GATEWAY_MAX_DEPTH: {error.problems[1][1]}",
+    ]
+    renamed = error.naming(lambda field: f"--{field.replace('_', '-')}")
+    assert renamed.splitlines()[1:] == [
+        f"  --port: {error.problems[0][1]}",
+        f"  --max-depth: {error.problems[1][1]}",
+    ]
+
+
+def test_a_rule_across_settings_is_named_settings_whatever_the_naming() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(debug=True, env="production")
+    assert caught.value.naming(str.upper).splitlines()[1].startswith("  settings: ")
+
+
+def test_an_error_without_problems_keeps_its_message() -> None:
+    assert SettingsError("OTEL_TRACES_EXPORTER: unknown").naming(str.upper) == (
+        "OTEL_TRACES_EXPORTER: unknown"
+    )

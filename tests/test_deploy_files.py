@@ -66,3 +66,13 @@ def test_kubernetes_validation_catches_a_broken_manifest() -> None:
     }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_compose_healthcheck_runs_the_images_own_check() -> None:
+    # A hard-coded `http://127.0.0.1:8000/healthz` breaks as soon as GATEWAY_PORT changes.
+    dockerfile = (DEPLOY.parent / "Dockerfile").read_text()
+    declared = json.loads(dockerfile.split("HEALTHCHECK", 1)[1].split("CMD", 1)[1].splitlines()[0])
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    for name, service in compose["services"].items():
+        if name.startswith("gateway"):
+            assert service["healthcheck"]["test"] == ["CMD", *declared]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 from typing import Any
@@ -437,7 +438,11 @@ def test_automatic_persisted_queries(gateway: GatewayFactory) -> None:
 
 def test_health_and_readiness(gateway: GatewayFactory, medusa: FakeMedusa) -> None:
     client = gateway()
-    assert client.get("/healthz").json() == {"status": "ok"}
+    # The release it runs, read from the installed package's metadata (what pip installed).
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "version": importlib.metadata.version("medusa-graphql-gateway"),
+    }
     medusa.respond = lambda request: (
         httpx.Response(200, text="OK")
         if request.url.path == "/health"

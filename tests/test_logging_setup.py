@@ -16,6 +16,7 @@ from gateway.config import Settings
 from gateway.logging_setup import JsonFormatter, RequestIdFilter, configure_logging
 from gateway.observability import REQUEST_ID
 from tests.conftest import PUBLISHABLE_KEY, FakeMedusa, GatewayFactory, mutation
+from tests.serving import free_port
 
 PC = "paymentCollection"
 CLIENT_KEY = "pk_CLIENT-SECRET-KEY-9f8e"
@@ -203,12 +204,25 @@ def test_serve_configures_logging_and_hands_uvicorn_no_config_of_its_own(
 ) -> None:
     import uvicorn
 
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
-    assert cli.main(["--log-format", "json", "--medusa-url", "http://medusa.test"]) == 0
-    (kwargs,) = calls
-    assert kwargs["log_config"] is None
-    assert kwargs["access_log"] is False
+    configs: list[uvicorn.Config] = []
+
+    def fake_run(self: uvicorn.Server, sockets: object = None) -> None:
+        configs.append(self.config)
+        self.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    argv = [
+        "--log-format",
+        "json",
+        "--medusa-url",
+        "http://medusa.test",
+        "--port",
+        str(free_port()),
+    ]
+    assert cli.main(argv) == 0
+    (config,) = configs
+    assert config.log_config is None
+    assert config.access_log is False
     assert isinstance(logging.getLogger().handlers[0].formatter, JsonFormatter)
 
 
@@ -217,7 +231,7 @@ def test_serve_refuses_bad_otel_variables_with_a_message(
 ) -> None:
     import uvicorn
 
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: pytest.fail("must not serve"))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda *a, **kw: pytest.fail("must not serve"))
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jaeger")
-    assert cli.main(["--medusa-url", "http://medusa.test"]) == 2
+    assert cli.main(["--medusa-url", "http://medusa.test", "--port", str(free_port())]) == 2
     assert "OTEL_TRACES_EXPORTER" in capsys.readouterr().err
