@@ -1,8 +1,10 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test`, `bench-smoke`, `image-test` and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-differential`, `bench-smoke`,
+# `image-test` and `e2e`.
 PYTHON ?= python
 IMAGE ?= localhost/medusa-graphql-gateway:dev
 
-.PHONY: lint format test e2e schema docs bench bench-smoke graphiql-assets image image-test
+.PHONY: lint format test test-differential e2e schema docs bench bench-smoke graphiql-assets \
+	image image-test
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -18,6 +20,11 @@ format:
 # The fast suite (no backend needed), with branch coverage of gateway/ and schema/.
 test:
 	$(PYTHON) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# The compiled executor against graphql-core on 2,000 generated documents, variables and
+# backend answers (tests/test_differential.py; `make test` runs a few dozen draws).
+test-differential:
+	DIFFERENTIAL_DRAWS=2000 $(PYTHON) -m pytest -p no:cacheprovider tests/test_differential.py
 
 # Against a real Medusa 2.21 (installed and started by scripts/medusa/up.sh).
 e2e:
