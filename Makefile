@@ -1,9 +1,10 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-floods`, `bench-smoke`,
-# `image-test` and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-floods`, `test-differential`,
+# `bench-smoke`, `image-test` and `e2e`.
 PYTHON ?= python
 IMAGE ?= localhost/medusa-graphql-gateway:dev
 
-.PHONY: lint format test test-floods e2e schema docs bench bench-smoke graphiql-assets image image-test
+.PHONY: lint format test test-floods test-differential e2e schema docs bench bench-smoke \
+	graphiql-assets image image-test
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -23,6 +24,11 @@ test:
 # Hundreds of slow, idle and aborting sockets against a real gateway process (~15 s).
 test-floods:
 	$(PYTHON) -m pytest -m floods tests/floods -p no:cacheprovider
+
+# The compiled executor against graphql-core on 2,000 generated documents, variables and
+# backend answers (tests/test_differential.py; `make test` runs a few dozen draws).
+test-differential:
+	DIFFERENTIAL_DRAWS=2000 $(PYTHON) -m pytest -p no:cacheprovider tests/test_differential.py
 
 # Against a real Medusa 2.21 (installed and started by scripts/medusa/up.sh).
 e2e:

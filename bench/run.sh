@@ -33,6 +33,7 @@
 #                        CURVE_WARMUP [3*] s), then bench/load.py (open loop, Retry-After
 #                        honoured) at OPEN_MULTIPLIERS ["1 2 4"*] x our goodput at c=64 for
 #                        OPEN_SECONDS [10*] s; goodput, p50/p99, CPU/served, RSS (bench/curve.py)
+#   GQLCORE [0]          1: also measure a 1-worker gateway with GATEWAY_EXECUTOR=graphql-core
 #   PYSPY [0]            1: after the matrix, profile the 1-worker gateway with py-spy under load
 #                        (PYSPY_QUERY [full], PYSPY_CONCURRENCY [32], PYSPY_SECONDS [8])
 #   SUT_CPU [1] LOAD_CPU [0]   every 1-process system under test on SUT_CPU; wrk, the backend
@@ -233,6 +234,16 @@ for n in $WORKERS; do
     TARGETS+=("$name-checkout|graphql|$GRAPHQL|$OUT/bodies/checkout.json|$name")
   fi
 done
+# Same-run A/B of the executor (GQLCORE=1): one more 1-worker gateway that runs every document
+# on graphql-core (GATEWAY_EXECUTOR=graphql-core), full query, on the same core.
+if [ "${GQLCORE:-0}" = 1 ]; then
+  pick_port port
+  start gateway-gqlcore "$SUT_CPU" "$ROOT" "$OUT/gateway-gqlcore.log" -- env "${UNSET[@]}" \
+    GATEWAY_MEDUSA_URL="$BACKEND" GATEWAY_PUBLISHABLE_KEY="$KEY" GATEWAY_HOST="$HOST" \
+    GATEWAY_PORT="$port" GATEWAY_BACKEND_PROFILE=open GATEWAY_LOG_LEVEL=warning \
+    GATEWAY_EXECUTOR=graphql-core "$PYTHON" -m gateway --workers 1
+  TARGETS+=("gateway-gqlcore-full|graphql|http://$HOST:$port/graphql|$OUT/bodies/full.json|gateway-gqlcore")
+fi
 HEADER="x-publishable-api-key: $KEY"
 
 # ------------------------------------------------------------------ correctness before load

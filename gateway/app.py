@@ -83,6 +83,7 @@ def document_cache(settings: Settings, schema: Schema) -> DocumentCache:
         introspection=settings.introspection,
         federation_sdl=settings.federation_sdl,
         hints=settings.env != "production" and settings.introspection,
+        compiled=settings.executor == "compiled",
     )
 
 

@@ -346,6 +346,12 @@ class Settings(BaseSettings):
         description="Run a GET, or a POST without a JSON content type, only with a header "
         "that forces a CORS preflight (apollo-require-preflight, x-apollo-operation-name).",
     )
+    executor: Literal["compiled", "graphql-core"] = Field(
+        default="compiled",
+        description="How cached documents run: compiled (our resolvers, answer written straight "
+        "from the backend's JSON; anything else still runs on graphql-core) or graphql-core "
+        "for every document.",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="Least severe log records written (every logger)."
     )

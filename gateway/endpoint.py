@@ -346,6 +346,7 @@ class GraphQLEndpoint:
             extensions["idempotency"] = {"replayed": True}
         if context.trace is not None:
             extensions["upstream"] = [call.as_dict() for call in context.trace]
+            extensions.update(result.extensions or {})  # which executor answered
         if extensions:
             body["extensions"] = extensions
         return body, 200

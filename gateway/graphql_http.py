@@ -1,11 +1,14 @@
-"""GraphQL over HTTP, on the fast path: parse and validate each distinct document once.
+"""GraphQL over HTTP, on the fast path: parse, validate and compile each distinct document once.
 
 A storefront sends the same few documents over and over, so the endpoint keeps compiled
-documents (parsed, limit-checked, validated) in an LRU keyed by the query text, and by its
+documents (parsed, limit-checked, validated, and each operation compiled by
+`schema.compiled` when all its fields are ours) in an LRU keyed by the query text, and by its
 SHA-256 for Apollo's automatic persisted queries. The LRU is bounded in (estimated) bytes as
 well as entries, and a refused document is kept as its error messages only, never its AST.
-Execution then goes straight to graphql-core with the Strawberry schema; errors are formatted
-in one place, and anything unexpected is masked and logged with the request id.
+A compiled operation writes its answer straight from the backend's JSON; every other one runs
+on graphql-core with the Strawberry schema (`extensions.executor` says which, with
+GATEWAY_DEBUG). Errors are formatted in one place, and anything unexpected is masked and
+logged with the request id.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ from medusa_client.errors import (
     OperationLimitExceeded,
     RequestError,
 )
+from schema.compiled import CompiledOperation, Fallback, compile_operation
+from schema.context import GatewayContext
 from schema.cost import FieldCost
 
 __all__ = ["CompiledDocument", "DocumentCache", "GraphQLRequest", "format_error", "render"]
@@ -103,6 +108,8 @@ class CompiledDocument:
     errors: tuple[GraphQLError, ...]
     operations: Mapping[str | None, OperationDefinitionNode]
     costs: Mapping[str | None, OperationCost] = field(default_factory=dict)
+    #: Per operation: compiled, or why graphql-core runs it (empty: compilation is off).
+    executors: Mapping[str | None, CompiledOperation | Fallback] = field(default_factory=dict)
 
 
 class DocumentCache:
@@ -125,8 +132,10 @@ class DocumentCache:
         introspection: bool,
         federation_sdl: bool = True,
         hints: bool | None = None,
+        compiled: bool = True,
     ) -> None:
         self.schema = schema
+        self._compiled = compiled
         self._size = size
         self._max_bytes = max_bytes
         self._max_selections = max_selections
@@ -240,7 +249,12 @@ class DocumentCache:
             for d in document.definitions
             if isinstance(d, OperationDefinitionNode)
         }
-        return CompiledDocument(document, (), operations, costs)
+        executors = (
+            {name: compile_operation(self.schema, document, op) for name, op in operations.items()}
+            if self._compiled
+            else {}
+        )
+        return CompiledDocument(document, (), operations, costs, executors)
 
 
 def _detached(error: GraphQLError) -> GraphQLError:
@@ -327,10 +341,18 @@ async def run(
     schema: GraphQLSchema,
     compiled: CompiledDocument,
     request: GraphQLRequest,
-    context: object,
+    context: GatewayContext,
 ) -> ExecutionResult:
-    """Execute a compiled, valid document with graphql-core."""
+    """Execute a valid document: compiled when it can be, else with graphql-core."""
     assert compiled.document is not None  # noqa: S101  # callers check compiled.errors
+    executor = compiled.executors.get(request.operation_name)
+    if executor is None and request.operation_name is None and len(compiled.executors) == 1:
+        executor = next(iter(compiled.executors.values()))
+    if isinstance(executor, CompiledOperation):
+        done = await executor.execute(context, request.variables)
+        if done is not None:
+            done.extensions = _COMPILED
+            return done
     result = execute(
         schema,
         compiled.document,
@@ -342,7 +364,13 @@ async def run(
     if optimized_is_awaitable(result):
         result = await result  # type: ignore[misc]
     assert isinstance(result, ExecutionResult)  # noqa: S101  # no incremental delivery here
+    result.extensions = _GENERIC
     return result
+
+
+#: `extensions.executor` (shown with GATEWAY_DEBUG): which executor answered.
+_COMPILED: Final = {"executor": "compiled"}
+_GENERIC: Final = {"executor": "graphql-core"}
 
 
 def format_error(error: GraphQLError, request_id: str, *, hints: bool = True) -> dict[str, Any]:

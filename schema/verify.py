@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from schema.projection import FieldsPlan
@@ -22,21 +23,33 @@ _log = logging.getLogger("gateway.projection")
 
 def dropped_paths(raw: Mapping[str, Any], requested: Iterable[str]) -> list[str]:
     """Requested paths absent from `raw`; paths under an empty relation cannot be judged."""
-    return sorted(path for path in requested if _present(raw, path.split(".")) is False)
+    split = _split(requested) if isinstance(requested, frozenset) else _split_now(requested)
+    return [path for path, parts in split if _present(raw, parts) is False]
 
 
-def _present(node: object, parts: list[str]) -> bool | None:
+@lru_cache(maxsize=1024)
+def _split(requested: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A plan's requested paths, sorted and split once (plans are cached, so are these)."""
+    return _split_now(requested)
+
+
+def _split_now(requested: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((path, tuple(path.split("."))) for path in sorted(requested))
+
+
+def _present(node: object, parts: tuple[str, ...]) -> bool | None:
     """True/False when decidable; None when an empty or null relation hides the answer."""
-    if isinstance(node, list):
-        if not node:
+    for head in parts:
+        while isinstance(node, list):  # a relation's rows: judged on the first one
+            if not node:
+                return None
+            node = node[0]
+        if not isinstance(node, Mapping):
             return None
-        return _present(node[0], parts)
-    if not isinstance(node, Mapping):
-        return None
-    head, rest = parts[0], parts[1:]
-    if head not in node:
-        return False
-    return True if not rest else _present(node[head], rest)
+        if head not in node:
+            return False
+        node = node[head]
+    return True
 
 
 class ProjectionMonitor:

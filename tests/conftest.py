@@ -13,8 +13,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway import endpoint
 from gateway.app import create_app
 from gateway.config import Settings
+from tests import differential
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PUBLISHABLE_KEY = "pk_test_0123456789abcdef"
@@ -23,6 +25,24 @@ PUBLISHABLE_KEY = "pk_test_0123456789abcdef"
 def settled_collection() -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / "settled_collection.json").read_text())
     return copy.deepcopy(data["payment_collection"])
+
+
+@pytest.fixture(autouse=True)
+def _compiled_matches_graphql_core(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every compiled operation any test runs is also run on graphql-core and compared.
+
+    See tests/differential.py: the compiled answer is what the test sees; graphql-core's, on
+    a replay of the same backend answers, must serialize to the same bytes.
+    """
+    monkeypatch.setattr(endpoint, "run", differential.checked_run)
+    seen = len(differential.MISMATCHES)
+    yield
+    found = differential.MISMATCHES[seen:]
+    del differential.MISMATCHES[seen:]
+    assert not found, "compiled and graphql-core answers differ:\n" + "\n".join(
+        f"query={query!r}\nvariables={variables!r}\ncompiled={ours!r}\ngeneric ={theirs!r}"
+        for query, variables, ours, theirs in found
+    )
 
 
 Responder = Callable[[httpx.Request], httpx.Response]

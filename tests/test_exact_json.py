@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -207,3 +208,16 @@ def test_jsonio_never_writes_nan_or_infinity(value: object) -> None:
     except jsonio.NonFiniteNumber:
         return
     strict_loads(encoded)  # orjson's fast path writes null: valid JSON at least
+
+
+@settings(max_examples=500)
+@given(
+    st.binary(max_size=300)
+    | st.lists(
+        st.sampled_from([b"1", b"23", b"x", b"0000000000", b"-", b".", b"\xd9\xa0", b"9" * 9]),
+        max_size=40,
+    ).map(b"".join)
+)
+def test_the_long_integer_check_on_bytes_is_the_regex_it_replaces(data: bytes) -> None:
+    # The fast check (translate + substring) must flag exactly what `\d{19}` flagged.
+    assert jsonio._has_long_digits(data) == (re.search(rb"\d{19}", data) is not None)
