@@ -1,10 +1,10 @@
-# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-differential`, `bench-smoke`,
-# `image-test` and `e2e`.
+# Developer entry points; CI (.ci/run) calls `lint`, `test`, `test-floods`, `test-differential`,
+# `bench-smoke`, `image-test` and `e2e`.
 PYTHON ?= python
 IMAGE ?= localhost/medusa-graphql-gateway:dev
 
-.PHONY: lint format test test-differential e2e schema docs bench bench-smoke graphiql-assets \
-	image image-test
+.PHONY: lint format test test-floods test-differential e2e schema docs bench bench-smoke \
+	graphiql-assets image image-test
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -20,6 +20,10 @@ format:
 # The fast suite (no backend needed), with branch coverage of gateway/ and schema/.
 test:
 	$(PYTHON) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+# Hundreds of slow, idle and aborting sockets against a real gateway process (~15 s).
+test-floods:
+	$(PYTHON) -m pytest -m floods tests/floods -p no:cacheprovider
 
 # The compiled executor against graphql-core on 2,000 generated documents, variables and
 # backend answers (tests/test_differential.py; `make test` runs a few dozen draws).

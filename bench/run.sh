@@ -27,11 +27,19 @@
 #                        and measure again (up to NOISE_RETRIES more times); the report keeps the
 #                        attempt with the least such load. Off by default: on a machine that is
 #                        busy all the time it only multiplies the run time
+#   CURVE [1]            1: then the cost curve: the backend stub answers after CURVE_DELAY [50]
+#                        ms; the 1-worker gateway and the peer, c=[CURVE_CONCURRENCIES]
+#                        ["64 256 1024"*] with wrk (closed loop, CURVE_DURATION [10*] s after
+#                        CURVE_WARMUP [3*] s), then bench/load.py (open loop, Retry-After
+#                        honoured) at OPEN_MULTIPLIERS ["1 2 4"*] x our goodput at c=64 for
+#                        OPEN_SECONDS [10*] s; goodput, p50/p99, CPU/served, RSS (bench/curve.py)
 #   GQLCORE [0]          1: also measure a 1-worker gateway with GATEWAY_EXECUTOR=graphql-core
 #   PYSPY [0]            1: after the matrix, profile the 1-worker gateway with py-spy under load
 #                        (PYSPY_QUERY [full], PYSPY_CONCURRENCY [32], PYSPY_SECONDS [8])
 #   SUT_CPU [1] LOAD_CPU [0]   every 1-process system under test on SUT_CPU; wrk, the backend
 #                        stub and this script on LOAD_CPU
+#   GATEWAY_EXTRA [""]   extra NAME=VALUE settings for the gateway (A/Bs of a setting), e.g.
+#                        "GATEWAY_ADAPTIVE_CONCURRENCY=false GATEWAY_QUEUE_TIMEOUT=0"
 #   PORTS ["4500 4599"]  free loopback ports are picked from this range
 #   PYTHON [.venv/bin/python, else python3]   the interpreter that runs the gateway
 set -euo pipefail
@@ -42,7 +50,16 @@ SMOKE=${SMOKE:-0}
 if [ "$SMOKE" = 1 ]; then
   DURATION=${DURATION:-1} WARMUP=${WARMUP:-0} CONCURRENCIES=${CONCURRENCIES:-"1 8"}
   ROUNDS=${ROUNDS:-1} WORKERS=${WORKERS:-"1 2"} MESH=${MESH:-auto}
+  CURVE_CONCURRENCIES=${CURVE_CONCURRENCIES:-64} CURVE_DURATION=${CURVE_DURATION:-1}
+  CURVE_WARMUP=${CURVE_WARMUP:-0} OPEN_MULTIPLIERS=${OPEN_MULTIPLIERS:-2} OPEN_SECONDS=${OPEN_SECONDS:-1}
 fi
+CURVE=${CURVE:-1}
+CURVE_DELAY=${CURVE_DELAY:-50}
+CURVE_CONCURRENCIES=${CURVE_CONCURRENCIES:-"64 256 1024"}
+CURVE_DURATION=${CURVE_DURATION:-10}
+CURVE_WARMUP=${CURVE_WARMUP:-3}
+OPEN_MULTIPLIERS=${OPEN_MULTIPLIERS:-"1 2 4"}
+OPEN_SECONDS=${OPEN_SECONDS:-10}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 CONCURRENCIES=${CONCURRENCIES:-"1 32"}
@@ -203,11 +220,14 @@ mapfile -t UNSET < <(compgen -e | grep '^GATEWAY_' | sed 's/^/-u/' || true)
 for n in $WORKERS; do
   name=gateway; [ "$n" = 1 ] || name=gateway-${n}w
   cpus=$SUT_CPU; [ "$n" = 1 ] || cpus=0-$((n - 1))
+  # N workers without Redis must run with idempotency off (each worker would keep its own
+  # keys); the bench sends no idempotency key, so this changes nothing it measures.
+  multi=(); [ "$n" = 1 ] || multi=(GATEWAY_IDEMPOTENCY=false)
   pick_port port
   start "$name" "$cpus" "$ROOT" "$OUT/$name.log" -- env "${UNSET[@]}" \
     GATEWAY_MEDUSA_URL="$BACKEND" GATEWAY_PUBLISHABLE_KEY="$KEY" GATEWAY_HOST="$HOST" \
     GATEWAY_PORT="$port" GATEWAY_BACKEND_PROFILE=open GATEWAY_LOG_LEVEL=warning \
-    "$PYTHON" -m gateway --workers "$n"
+    "${multi[@]}" ${GATEWAY_EXTRA:-} "$PYTHON" -m gateway --workers "$n"
   TARGETS+=("$name-full|graphql|http://$HOST:$port/graphql|$OUT/bodies/full.json|$name")
   if [ "$n" = 1 ]; then
     GRAPHQL=http://$HOST:$port/graphql
@@ -295,6 +315,69 @@ echo "smoke check after the load"
 smoke_all after 5
 "${TOOLS[@]}" rss after "${mem_args[@]}" >>"$RSS"
 
+# ------------------------------------------------------------------ the cost curve (50 ms backend)
+CURVE_MD=""
+if [ "$CURVE" = 1 ]; then
+  CURVE_ROWS=$OUT/curve.jsonl
+  : >"$CURVE_ROWS"
+  curve_targets=("gateway-full|gateway")
+  [ "$MESH" = 0 ] || curve_targets+=("mesh-hive-gateway|mesh-hive-gateway")
+  curl -sf -XPOST "$BACKEND/__delay/$CURVE_DELAY" >/dev/null
+  echo "cost curve: backend answers after ${CURVE_DELAY} ms; c=[$CURVE_CONCURRENCIES], ${CURVE_WARMUP}s warm-up + ${CURVE_DURATION}s each"
+  declare -A IDLE_KIB
+  for t in "${curve_targets[@]}"; do
+    IFS='|' read -r label process <<< "$t"
+    IDLE_KIB[$label]=$("$PYTHON" "$HERE/curve.py" sample "$(pid_of "$process")" 0.3)
+  done
+  target_field() {  # target_field LABEL FIELD(3=url 4=body)
+    local t
+    for t in "${TARGETS[@]}"; do [[ $t == "$1|"* ]] && { echo "$t" | cut -d'|' -f"$2"; return; }; done
+  }
+  curve_measure() {  # curve_measure LABEL PROCESS MODE LOAD
+    local label=$1 process=$2 mode=$3 load=$4 pid url body raw before after peak seconds
+    pid=$(pid_of "$process"); url=$(target_field "$label" 3); body=$(target_field "$label" 4)
+    raw=$OUT/raw/curve-$label-$mode-$load.txt
+    seconds=$CURVE_DURATION; [ "$mode" = closed ] || seconds=$OPEN_SECONDS
+    if [ "$mode" = closed ] && [ "$CURVE_WARMUP" != 0 ]; then
+      wrk_run "$label" "$load" "$CURVE_WARMUP" "$url" "$body" >/dev/null 2>&1 || true
+    fi
+    before=$("${TOOLS[@]}" snapshot "$pid" "$SUT_CPU")
+    "$PYTHON" "$HERE/curve.py" sample "$pid" "$seconds" >"$raw.rss" &
+    local sampler=$!
+    if [ "$mode" = closed ]; then
+      wrk_run "$label" "$load" "$seconds" "$url" "$body" >"$raw" 2>&1 || true
+    else
+      taskset -c "$LOAD_CPU" "$PYTHON" "$HERE/load.py" "$url" "$body" --rate "$load" \
+        --seconds "$seconds" --header "$HEADER" --label "$label" >"$raw" 2>&1 || true
+    fi
+    after=$("${TOOLS[@]}" snapshot "$pid" "$SUT_CPU")
+    wait "$sampler" || true
+    peak=$(cat "$raw.rss")
+    "$PYTHON" "$HERE/curve.py" record "$label" "$mode" "$load" "$before" "$after" "$raw" \
+      "${IDLE_KIB[$label]}" "$peak" >>"$CURVE_ROWS" || { echo "no result for $label $mode $load:" >&2; cat "$raw" >&2; }
+    tail -n1 "$CURVE_ROWS" | cut -c1-220 | sed 's/^/  /'
+  }
+  for c in $CURVE_CONCURRENCIES; do
+    for t in "${curve_targets[@]}"; do
+      IFS='|' read -r label process <<< "$t"
+      curve_measure "$label" "$process" closed "$c"
+    done
+  done
+  # Open loop at multiples of our own closed-loop goodput at the lowest concurrency measured.
+  base=$("$PYTHON" -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]; rows=[r for r in rows if r["label"]=="gateway-full" and r["mode"]=="closed"]; print(int(min(rows, key=lambda r: r["load"])["goodput"]) if rows else 0)' "$CURVE_ROWS")
+  if [ "${base:-0}" -gt 0 ]; then
+    for m in $OPEN_MULTIPLIERS; do
+      for t in "${curve_targets[@]}"; do
+        IFS='|' read -r label process <<< "$t"
+        curve_measure "$label" "$process" open $((base * m))
+      done
+    done
+  fi
+  curl -sf -XPOST "$BACKEND/__delay/0" >/dev/null
+  CURVE_MD=$OUT/curve.md
+  "$PYTHON" "$HERE/curve.py" table "$CURVE_ROWS" --ours gateway-full --peer mesh-hive-gateway >"$CURVE_MD"
+fi
+
 # ------------------------------------------------------------------ optional profile
 PROFILE_MD=""
 if [ "$PYSPY" = 1 ]; then
@@ -329,10 +412,16 @@ GATEWAY_ERRORS=$(cat "$OUT"/gateway*.log | grep -cE 'ERROR|Traceback' || true)
   echo "DURATION=${DURATION}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS c=[$CONCURRENCIES]; wrk -t1 and the backend stub on CPU $LOAD_CPU, each system under test on CPU $SUT_CPU."
   echo "Versions: $("${TOOLS[@]}" versions); node $(node --version); wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')$HIVE_VERSION."
   echo "Code: $CODE."
-  echo "Gateway: python -m gateway, GATEWAY_BACKEND_PROFILE=open, log level warning, no access log; error lines in its log: $GATEWAY_ERRORS."
+  echo "Gateway: python -m gateway, GATEWAY_BACKEND_PROFILE=open ${GATEWAY_EXTRA:-}, log level warning, no access log; error lines in its log: $GATEWAY_ERRORS."
   [ "$MESH" != 0 ] || echo "Note: the peer was not measured (MESH=$MESH)."
   echo
   "${TOOLS[@]}" table "$RESULTS" --rss "$RSS"
+  if [ -n "$CURVE_MD" ]; then
+    echo
+    echo "Cost curve: the backend stub answers after ${CURVE_DELAY} ms; one worker and the peer, each on CPU $SUT_CPU; wrk ${CURVE_WARMUP}s warm-up + ${CURVE_DURATION}s (closed loop), bench/load.py ${OPEN_SECONDS}s (open loop):"
+    echo
+    cat "$CURVE_MD"
+  fi
   if [ -n "$PROFILE_MD" ]; then
     echo
     echo "Where the gateway's CPU goes (py-spy, 200 Hz, ${PYSPY_SECONDS}s, $PYSPY_QUERY query, c=$PYSPY_CONCURRENCY):"

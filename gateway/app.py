@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
 
@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry import Schema
 
 from gateway import __version__
+from gateway.admission import Admission
 from gateway.compile_lane import CompileLane
 from gateway.config import Settings, SettingsError, load_settings
 from gateway.cors import ExplainingCORSMiddleware
@@ -29,7 +30,8 @@ from gateway.graphql_http import DocumentCache
 from gateway.guard_wiring import build_guards
 from gateway.inflight import InFlight
 from gateway.no_store import NoStoreMiddleware
-from gateway.observability import GatewayMetrics, Observability, tracing_from_env
+from gateway.observability import NO_OPERATION, GatewayMetrics, Observability, tracing_from_env
+from gateway.overload import AdaptiveLimit, register_metrics
 from gateway.readiness import Readiness
 from gateway.sandbox_wiring import SandboxBackend, example_operation, start_sandbox
 from gateway.startup import log_startup
@@ -101,7 +103,9 @@ def create_app(
     schema = build_schema()
     cache = document_cache(settings, schema)
     lane = CompileLane(cache)
-    in_flight = InFlight(settings.max_in_flight)
+    # Admission (gateway/admission.py) limits concurrency; InFlight counts and drains, its
+    # bound only a backstop (Admission lets at most max_in_flight through at once).
+    in_flight = InFlight(settings.max_in_flight + settings.max_queued)
     monitor = ProjectionMonitor()
     observability = _observability(settings, monitor, in_flight, profile.name, tracer_provider)
     trusted = _trusted_documents(settings, cache, observability)  # a bad manifest stops here
@@ -188,10 +192,7 @@ def create_app(
     app.add_route("/readyz", _readyz, methods=["GET"])
     if observability.metrics is not None:
         app.add_route("/metrics", observability.metrics.endpoint, methods=["GET"])
-    # Always installed: a refused preflight is explained (gateway.cors), never a bare 405.
-    app.add_middleware(ExplainingCORSMiddleware, settings=settings)
-    # Outermost: CORS preflights and every error of the GraphQL route are covered too.
-    app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
+    _middleware(app, settings, endpoint, in_flight, observability)
     return app
 
 
@@ -226,6 +227,51 @@ def _observability(
         owns_provider=owns_provider,
         access_log=settings.access_log,
     )
+
+
+def _middleware(
+    app: FastAPI,
+    settings: Settings,
+    endpoint: GraphQLEndpoint,
+    in_flight: InFlight,
+    observability: Observability,
+) -> None:
+    """Admission innermost (gateway/admission.py), then CORS, then no-store outermost.
+
+    The adaptive limit (gateway/overload.py) lives in `app.state.limit`; Admission starts and
+    stops its probe with the app's lifespan.
+    """
+    limit = AdaptiveLimit(
+        max_limit=settings.max_in_flight,
+        min_limit=settings.min_in_flight,
+        queue_timeout=settings.queue_timeout,
+        max_queued=settings.max_queued,
+        adaptive=settings.adaptive_concurrency,
+    )
+    if observability.metrics is not None:
+        register_metrics(limit, observability.metrics.registry)
+    app.state.limit = limit
+    app.add_middleware(
+        Admission,
+        handle=endpoint.handle,
+        limit=limit,
+        in_flight=in_flight,
+        max_body=settings.max_body_bytes,
+        on_shed=_shed_counter(observability),
+    )
+    # Always installed: a refused preflight is explained (gateway.cors), never a bare 405.
+    # Added after Admission, so outside it: its answers (sheds too) get CORS headers.
+    app.add_middleware(ExplainingCORSMiddleware, settings=settings)
+    # Outermost: CORS preflights and every error of the GraphQL route are covered too.
+    app.add_middleware(NoStoreMiddleware, paths=frozenset({"/graphql", "/graphql/"}))
+
+
+def _shed_counter(observability: Observability) -> Callable[[], None] | None:
+    """Counts a request shed by Admission as `(none)` / OVERLOADED, as the endpoint did."""
+    metrics = observability.metrics
+    if metrics is None:
+        return None
+    return lambda: metrics.request_done(NO_OPERATION, "OVERLOADED", 0.0)
 
 
 def _backend_checks(settings: Settings) -> ssl.SSLContext | None:

@@ -192,7 +192,7 @@ def _flag_or_variable(field: str, given: dict[str, Any]) -> str:
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn  # noqa: PLC0415  # not needed by export-schema
+    from gateway.server import serve  # noqa: PLC0415  # not needed by export-schema
 
     # Bind before anything else: a busy port fails here, before a banner or "startup complete".
     try:
@@ -201,8 +201,6 @@ def _serve(settings: Settings) -> int:
         print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
         return 1
     options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
         "log_level": settings.log_level,
         "log_config": None,  # uvicorn's loggers go through ours (text or JSON, request ids)
         "access_log": False,  # uvicorn's own access log is slow; GATEWAY_ACCESS_LOG is ours
@@ -223,9 +221,7 @@ def _serve(settings: Settings) -> int:
             print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
             return 2
         os.environ.update(_as_environment(settings))
-        uvicorn.run(
-            "gateway.cli:app_from_environment", factory=True, workers=settings.workers, **options
-        )
+        serve(settings, "gateway.cli:app_from_environment", factory=True, **options)
         return 0
     try:
         app = _configured_app(settings)
@@ -234,14 +230,11 @@ def _serve(settings: Settings) -> int:
         print(error, file=sys.stderr)  # noqa: T201  # the operator's terminal is the audience
         return 2
     _announce_address(settings)
-    server = uvicorn.Server(uvicorn.Config(app, **options))
     try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:  # as uvicorn.run: Ctrl-C before its signal handlers are set
-        pass
+        started = serve(settings, app, sockets=[sock], **options)
     finally:
         sock.close()
-    return 0 if server.started else _STARTUP_FAILURE
+    return 0 if started else _STARTUP_FAILURE
 
 
 def _announce_address(settings: Settings) -> None:

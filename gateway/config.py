@@ -114,10 +114,71 @@ class Settings(BaseSettings):
         description="Largest Medusa answer read; a bigger one is a BACKEND_ERROR.",
     )
     max_in_flight: int = Field(
-        default=200,
+        default=256,
         ge=1,
         le=100_000,
-        description="Most /graphql requests handled at once; more are shed (503 OVERLOADED).",
+        description="Most /graphql requests executing at once: the ceiling of the adaptive "
+        "concurrency limit (gateway/overload.py); past the limit a request waits in the queue.",
+    )
+    min_in_flight: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Floor of the adaptive concurrency limit (capped by max_in_flight): enough "
+        "for one core's worth of requests waiting on a ~50 ms backend.",
+    )
+    adaptive_concurrency: bool = Field(
+        default=False,
+        description="Lower the concurrency limit while this process saturates its core (the "
+        "event loop's lag grows) and raise it back when not; off by default (measured: it "
+        "cost goodput on a CPU-bound process, docs/performance.md): the limit is "
+        "max_in_flight.",
+    )
+    queue_timeout: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Seconds a request may wait for a slot before it is shed (503 OVERLOADED, "
+        "Retry-After); 0: shed at once when the limit is reached.",
+    )
+    max_queued: int = Field(
+        default=2048,
+        ge=0,
+        le=100_000,
+        description="Most requests waiting for a slot; more are shed at once.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's line and headers, from its "
+        "first byte (slowloris); then 408 and the connection is closed.",
+    )
+    body_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Seconds a client has to send a request's whole body once its headers "
+        "arrived; then 408 and the connection is closed.",
+    )
+    keepalive_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds an idle client connection (new, or between requests) is kept "
+        "open. Behind a load balancer, set it above the balancer's idle timeout.",
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1_024,
+        le=1_048_576,
+        description="Largest request line + headers, in bytes; more is refused with 431.",
+    )
+    max_headers: int = Field(
+        default=100,
+        ge=8,
+        le=10_000,
+        description="Most header fields in one request; more is refused with 431.",
     )
     shutdown_grace: float = Field(
         default=10.0, ge=0, le=300, description="Seconds a shutdown waits for in-flight requests."
@@ -126,7 +187,11 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=60, description="Seconds to wait for a free pooled connection."
     )
     max_connections: int = Field(
-        default=100, ge=1, le=10_000, description="Most concurrent backend connections."
+        default=256,
+        ge=1,
+        le=10_000,
+        description="Most concurrent backend connections (sized for max_in_flight requests "
+        "waiting on a ~50 ms backend; fewer caps throughput at this many / backend latency).",
     )
     ca_bundle: Path | None = Field(
         default=None,

@@ -118,7 +118,7 @@ class RequestOverLimit(RequestProblem, OperationLimitExceeded):
 
 
 class Overloaded(GatewayError):
-    """Shed before it started (too many requests in flight, or shutting down): retry shortly."""
+    """Shed before it started (no slot free in time, or shutting down): retry shortly."""
 
     code = "OVERLOADED"
     retryable = True

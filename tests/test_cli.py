@@ -13,6 +13,7 @@ import pytest
 
 from gateway import cli
 from gateway.config import Settings, load_settings
+from gateway.server import GatewayHttpProtocol, ServerLimits
 from schema.schema import print_sdl
 from tests.serving import free_port
 
@@ -406,7 +407,7 @@ def test_python_dash_m_gateway_exits_2_on_bad_settings() -> None:
     assert result.stdout == ""
 
 
-# --- _serve itself (uvicorn replaced) ---------------------------------------------------------
+# --- _serve itself (gateway.server.serve replaced; the server itself: tests/floods/) -----------
 
 
 class UvicornRun(NamedTuple):
@@ -463,6 +464,8 @@ def test_serve_runs_uvicorn_on_a_socket_bound_first(
     [sock] = sockets
     assert addresses == [("127.0.0.1", port)]
     assert sock.fileno() == -1  # closed once the server is done
+    assert config.http is GatewayHttpProtocol  # the deadlines and header limits (test_server)
+    assert config.gateway_limits == ServerLimits.from_settings(settings)
 
 
 def test_serve_reports_a_start_up_failure(
@@ -549,13 +552,18 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
 ) -> None:
     import os
 
-    import uvicorn
+    import gateway.server
 
     for name in Settings.model_fields:  # the CLI exports them: restore "unset" afterwards
         monkeypatch.setenv(f"GATEWAY_{name.upper()}", "")
         monkeypatch.delenv(f"GATEWAY_{name.upper()}")
-    runs: list[tuple[object, dict[str, object]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    runs: list[tuple[object, dict[str, Any]]] = []
+
+    def fake_serve(settings: Settings, app: object, **options: Any) -> int:
+        runs.append((app, {**options, "settings": settings}))
+        return 0
+
+    monkeypatch.setattr(gateway.server, "serve", fake_serve)
     monkeypatch.setenv("GATEWAY_PUBLISHABLE_KEY", "pk_from_env")
     port = free_port()
     argv = ["--workers", "2", "--port", str(port), "--medusa-url", "http://m.internal:9000"]
@@ -565,7 +573,8 @@ def test_workers_hand_the_settings_to_each_worker_through_the_environment(
 
     [(app, options)] = runs
     assert app == "gateway.cli:app_from_environment"
-    assert (options["factory"], options["workers"], options["port"]) == (True, 2, port)
+    assert options["factory"] is True
+    assert (options["settings"].workers, options["settings"].port) == (2, port)
     assert os.environ["GATEWAY_PORT"] == str(port)  # what each worker reads back
     worker = load_settings()
     assert worker.medusa_base_url == "http://m.internal:9000"

@@ -37,7 +37,7 @@ def test_the_other_defaults() -> None:
     assert settings.connect_timeout == 3.0
     assert settings.request_timeout == 30.0
     assert settings.pool_timeout == 5.0
-    assert settings.max_connections == 100
+    assert settings.max_connections == 256
     assert settings.backend_profile == "medusa-2.21"
     assert settings.backend_allowed_fields == []
     assert settings.debug is False
@@ -380,7 +380,7 @@ def test_the_hardening_defaults_are_secure() -> None:
     assert settings.max_tokens == 4_000
     assert settings.max_upstream_calls == 6
     assert settings.connect_retries == 1
-    assert settings.max_in_flight == 200
+    assert settings.max_in_flight == 256
     assert settings.write_timeout == 10.0
     assert settings.max_response_bytes == 2_000_000
 

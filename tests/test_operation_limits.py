@@ -250,10 +250,47 @@ def _client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
 
 
+def test_past_the_limit_a_request_waits_in_line_and_is_served_when_a_slot_frees() -> None:
+    async def main() -> None:
+        gate = _Gate()
+        app = _app(gate, max_in_flight=2, adaptive_concurrency=False, queue_timeout=5)
+        async with app.router.lifespan_context(app), _client(app) as http:
+            held = [asyncio.create_task(_post(http)) for _ in range(2)]
+            await gate.reached(2)
+            waiting = asyncio.create_task(_post(http))
+            await asyncio.sleep(0.1)
+            assert not waiting.done()
+            assert gate.calls == 2  # the third waits for a slot, not for the backend
+            assert app.state.limit.queued == 1
+            gate.release.set()
+            for task in [*held, waiting]:
+                assert (await task).json()["data"]["createPaymentSession"][PC]["id"]
+            assert gate.calls == 3
+
+    asyncio.run(main())
+
+
+def test_a_request_that_waited_queue_timeout_is_shed_with_503() -> None:
+    async def main() -> None:
+        gate = _Gate()
+        app = _app(gate, max_in_flight=1, adaptive_concurrency=False, queue_timeout=0.2)
+        async with app.router.lifespan_context(app), _client(app) as http:
+            held = asyncio.create_task(_post(http))
+            await gate.reached(1)
+            shed = await asyncio.wait_for(_post(http), 2)
+            assert (shed.status_code, code_of(shed)) == (503, "OVERLOADED")
+            assert "too many requests waiting" in shed.text
+            gate.release.set()
+            assert (await held).status_code == 200
+            assert gate.calls == 1
+
+    asyncio.run(main())
+
+
 def test_requests_past_max_in_flight_are_shed_at_once_with_503() -> None:
     async def main() -> None:
         gate = _Gate()
-        app = _app(gate, max_in_flight=2)
+        app = _app(gate, max_in_flight=2, adaptive_concurrency=False, queue_timeout=0)
         async with app.router.lifespan_context(app), _client(app) as http:
             held = [asyncio.create_task(_post(http)) for _ in range(2)]
             await gate.reached(2)
