@@ -376,6 +376,8 @@ if [ "$CURVE" = 1 ]; then
   curl -sf -XPOST "$BACKEND/__delay/0" >/dev/null
   CURVE_MD=$OUT/curve.md
   "$PYTHON" "$HERE/curve.py" table "$CURVE_ROWS" --ours gateway-full --peer mesh-hive-gateway >"$CURVE_MD"
+  # The picture the README shows (docs/img/curve-50ms.png is this file from a full run).
+  "$PYTHON" "$HERE/plot_curve.py" "$CURVE_ROWS" "$OUT/curve.png"
 fi
 
 # ------------------------------------------------------------------ optional profile
