@@ -4,9 +4,12 @@ Both run under uvicorn on 127.0.0.1 (ports 4600-4699) in this process; the gatew
 real KeepAliveTransport. The backend injects a fault into some requests (HTML 502, an answer
 slower than the read timeout, a reset in the middle of the body, truncated JSON) and the
 transport refuses some connections before anything is sent. The gateway sheds load past
-GATEWAY_MAX_IN_FLIGHT. At the end: every request was answered with JSON, the backend received
-exactly as many session-creating calls as the gateway reported sent (none duplicated, none
-retried after leaving), no connection or task is left behind, and memory stayed flat.
+GATEWAY_MAX_IN_FLIGHT. The backend also sets a cookie on every answer, some payments carry an
+idempotency key that each client repeats (retries of one checkout attempt), and some requests
+carry two publishable keys. At the end: every request was answered with JSON, the backend
+received exactly as many session-creating calls as the gateway reported sent (none duplicated,
+none retried after leaving, no keyed replay reaching Medusa), no request to the backend
+carried a cookie, no connection or task is left behind, and memory stayed flat.
 
 SOAK_CLIENTS / SOAK_SECONDS make it longer for a manual run; SOAK_REPORT=path writes figures.
 """
@@ -38,7 +41,18 @@ CLIENTS = int(os.environ.get("SOAK_CLIENTS", "16"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "6"))
 READ_TIMEOUT = 0.4
 #: Codes that prove the request never reached Medusa; every other mutation answer was sent.
-NOT_SENT = {"BACKEND_UNAVAILABLE", "OVERLOADED", "OPERATION_LIMIT"}
+NOT_SENT = {
+    "BACKEND_UNAVAILABLE",
+    "OVERLOADED",
+    "OPERATION_LIMIT",
+    "BAD_REQUEST",
+    "IDEMPOTENCY_IN_PROGRESS",
+    "IDEMPOTENCY_UNAVAILABLE",
+}
+#: Header that marks a soak document whose payment carries the client's idempotency key.
+KEYED = "keyed"
+#: Header that marks a soak document sent with two publishable keys (refused, never sent).
+TWO_KEYS = "two-keys"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,12 +67,23 @@ class FaultyBackend:
         self.app = app
         self.requests = 0
         self.session_calls = 0
+        self.cookies_received = 0
         self.faults: Counter[str] = Counter()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, plain_send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, plain_send)
             return
+
+        async def send(message: Message) -> None:
+            # Every answer sets a cookie: the gateway must never send one back (no jar).
+            if message["type"] == "http.response.start":
+                cookie = (b"set-cookie", b"soak_tracker=1; Path=/")
+                message = {**message, "headers": [*message.get("headers", []), cookie]}
+            await plain_send(message)
+
+        if any(name.lower() == b"cookie" for name, _ in scope["headers"]):
+            self.cookies_received += 1
         self.requests += 1
         turn = self.requests % 10
         if scope["method"] == "POST" and scope["path"].endswith("/payment-sessions"):
@@ -132,6 +157,7 @@ class Tally:
     answered: int = 0
     unanswered: int = 0
     mutations_sent: int = 0
+    replays: int = 0
     codes: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
 
@@ -176,9 +202,20 @@ async def _client(
     while time.monotonic() < until:
         turn += 1
         body = documents[turn % len(documents)]
+        headers = body.get("headers", {})
+        if headers.get("x-soak") == KEYED:  # one checkout attempt per client, retried a few times
+            variables = body["variables"]["input"] | {
+                "idempotencyKey": f"soak-{index}-{turn // 25}"
+            }
+            body = {**body, "variables": {"input": variables}}
+        sent_headers = [("x-publishable-api-key", "pk_a"), ("x-publishable-api-key", "pk_b")]
         started = time.perf_counter()
         try:
-            response = await http.post("/graphql", json=body)
+            response = await http.post(
+                "/graphql",
+                json={k: v for k, v in body.items() if k != "headers"},
+                headers=sent_headers if headers.get("x-soak") == TWO_KEYS else None,
+            )
             payload = response.json()
         except (httpx.HTTPError, ValueError):
             tally.unanswered += 1
@@ -187,8 +224,10 @@ async def _client(
         tally.answered += 1
         errors = payload.get("errors") or []
         code = errors[0]["extensions"]["code"] if errors else "OK"
+        replayed = bool(payload.get("extensions", {}).get("idempotency", {}).get("replayed"))
         tally.codes[code] += 1
-        if body["query"].startswith("mutation Pay") and code not in NOT_SENT:
+        tally.replays += replayed
+        if body["query"].startswith("mutation Pay") and code not in NOT_SENT and not replayed:
             tally.mutations_sent += 1
 
 
@@ -230,7 +269,12 @@ async def _soak() -> dict[str, Any]:
         '"x", providerId: "p"}) { paymentCollection { id } } b: createPaymentSession('
         'input: {paymentCollectionId: "y", providerId: "p"}) { paymentCollection { id } } }'
     }
-    documents: list[dict[str, Any]] = [pay, pay, pay, providers, pay, pay, two, pay, providers, pay]
+    keyed = {**pay, "headers": {"x-soak": KEYED}}
+    two_keys = {**pay, "headers": {"x-soak": TWO_KEYS}}
+    documents: list[dict[str, Any]] = [
+        *[pay, keyed, pay, providers, pay, keyed, two, pay, providers, keyed],
+        *[pay, two_keys],
+    ]
     tally = Tally()
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     started = time.monotonic()
@@ -274,7 +318,9 @@ async def _soak() -> dict[str, Any]:
         "p99_ms": round(sorted(tally.latencies)[int(len(tally.latencies) * 0.99)] * 1e3, 1),
         "codes": dict(tally.codes),
         "mutations_sent": tally.mutations_sent,
+        "replays": tally.replays,
         "backend_session_calls": backend.session_calls,
+        "backend_requests_with_a_cookie": backend.cookies_received,
         "backend_faults": dict(backend.faults),
         "refused_connections": refusing.refused,
         "pool_open_when_quiet": open_in_pool,
@@ -303,8 +349,10 @@ def test_soak_every_request_answered_no_duplicate_no_leak() -> None:
         "BACKEND_TIMEOUT",
         "BACKEND_CONNECTION_LOST",
         "OPERATION_LIMIT",
+        "BAD_REQUEST",
     ):
         assert codes.get(code, 0) > 0, (code, figures)
+    assert figures["replays"] > 0, figures  # keyed retries were answered from the store
     assert figures["refused_connections"] > 0, figures
     assert set(codes) <= {
         "OK",
@@ -314,7 +362,10 @@ def test_soak_every_request_answered_no_duplicate_no_leak() -> None:
         "OPERATION_LIMIT",
         "OVERLOADED",
         "BACKEND_UNAVAILABLE",
+        "BAD_REQUEST",
+        "IDEMPOTENCY_IN_PROGRESS",
     }, figures
+    assert figures["backend_requests_with_a_cookie"] == 0, figures
     # Exactly once: every mutation the gateway sent reached Medusa once, and nothing else did.
     assert figures["backend_session_calls"] == figures["mutations_sent"], figures
     assert figures["pool_open_when_quiet"] == figures["pool_idle_when_quiet"] <= 8, figures
