@@ -27,6 +27,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from asgi_scope import graphql_post_scope  # noqa: E402  # bench/, beside this script
+
 from gateway.app import create_app, document_cache  # noqa: E402  # after the path tweak
 from gateway.config import Settings  # noqa: E402
 from gateway.graphql_http import DocumentCache, GraphQLRequest, run  # noqa: E402
@@ -59,26 +61,7 @@ async def _cpu_per_call(call: Callable[[], Awaitable[object]], requests: int) ->
 
 
 async def _asgi_call(app: Any, body: bytes) -> None:  # noqa: ANN401  # any ASGI app
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-publishable-api-key", KEY.encode()),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-        "state": {},
-    }
+    scope = graphql_post_scope(body, [(b"x-publishable-api-key", KEY.encode())])
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, Any]] = []
 

@@ -23,6 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from asgi_scope import graphql_post_scope  # bench/, beside this script
+
 from gateway.admission import Admission
 from gateway.app import create_app
 from gateway.config import Settings
@@ -42,24 +44,7 @@ def _medusa(_: httpx.Request) -> httpx.Response:
 
 
 async def _drive(app: Any, body: bytes, count: int) -> tuple[float, int]:  # noqa: ANN401
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"x-publishable-api-key", b"pk_bench_0123456789abcdef"),
-        ],
-    }
+    scope = graphql_post_scope(body, [(b"x-publishable-api-key", b"pk_bench_0123456789abcdef")])
     statuses: dict[int, int] = {}
 
     async def receive() -> dict[str, Any]:

@@ -31,6 +31,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from asgi_scope import graphql_post_scope  # bench/, beside this script
+
 from gateway.app import backend_profile, create_app, document_cache
 from gateway.config import Settings
 from gateway.endpoint import GraphQLEndpoint
@@ -120,25 +122,7 @@ def _prepare_round(endpoint: GraphQLEndpoint, body: bytes, count: int = 20_000) 
 
 
 async def _round(app: Any, body: bytes) -> float:  # noqa: ANN401  # an ASGI app
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
+    scope = graphql_post_scope(body)
     sent: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
